@@ -1,0 +1,151 @@
+"""The `producer` command line: enqueue, status. Expected failures print one line, exit 2/1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+import click
+import redis
+from rich.console import Console
+
+from storage.errors import InputError, ShardfetchError
+from storage.ledger import Ledger
+from storage.shards import DTYPES, clean_symbol
+from workers.exchanges import ADAPTERS
+from workers.settings import Settings
+
+err = Console(stderr=True)
+
+
+def expected_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a ShardfetchError as one line: exit 2 for refused input, 1 for the rest."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except ShardfetchError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def connect(settings: Settings) -> Ledger:
+    """A ledger on a Redis that answers, or an InputError that says how to get one."""
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise InputError(
+            f"cannot reach Redis at {settings.redis_url} ({exc}); start redis-server or "
+            "point REDIS_URL at a running one"
+        ) from None
+    return Ledger(client)
+
+
+def split_list(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Backfill crypto market history into Parquet with a Celery cluster."""
+
+
+@main.command()
+@click.option(
+    "--symbol",
+    "symbols",
+    multiple=True,
+    required=True,
+    help="Symbol as the user writes it (BTCUSDT); repeat or comma-separate.",
+)
+@click.option(
+    "--exchange", default="binance", show_default=True, help=f"One of: {', '.join(ADAPTERS)}."
+)
+@click.option(
+    "--data",
+    "data",
+    default=",".join(DTYPES),
+    show_default=True,
+    help="Comma list of klines, aggtrades, funding.",
+)
+@click.option("--interval", default="1m", show_default=True, help="Candle interval for klines.")
+@click.option("--years", type=int, help="Look back N years from today.")
+@click.option("--days", type=int, help="Look back N days, today included.")
+@click.option("--start", help="First day, YYYY-MM-DD (UTC).")
+@click.option("--end", help="Day after the last, YYYY-MM-DD (UTC, exclusive); default now.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; enqueue nothing.")
+@click.option(
+    "--wait",
+    "wait_",
+    is_flag=True,
+    help="Block with a progress bar until every shard is done or failed.",
+)
+@click.option("--timeout", type=float, help="With --wait: give up after this many seconds.")
+@expected_errors
+def enqueue(
+    symbols: tuple[str, ...],
+    exchange: str,
+    data: str,
+    interval: str,
+    years: int | None,
+    days: int | None,
+    start: str | None,
+    end: str | None,
+    dry_run: bool,
+    wait_: bool,
+    timeout: float | None,
+) -> None:
+    """Plan a window into shards and queue the ones not done yet."""
+    from producer.job import Job, run_enqueue
+
+    now = datetime.now(UTC)
+    job = Job.from_options(
+        symbols=[clean_symbol(s) for s in split_list(symbols)],
+        exchange=exchange.strip().lower(),
+        dtypes=split_list((data,)),
+        interval=interval.strip(),
+        years=years,
+        days=days,
+        start=start,
+        end=end,
+        now=now,
+    )
+    settings = Settings.from_env()
+    ledger = connect(settings)
+    sys.exit(run_enqueue(job, settings, ledger, dry_run=dry_run, block=wait_, timeout_s=timeout))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--exchange", help="Only this exchange.")
+@click.option("--symbol", help="Only this symbol.")
+@click.option("--data", "dtype", type=click.Choice(DTYPES), help="Only this data type.")
+@expected_errors
+def status(as_json: bool, exchange: str | None, symbol: str | None, dtype: str | None) -> None:
+    """Shards planned, done, partial, queued, running and failed, with rows and bytes stored."""
+    from producer.status import collect, render
+
+    ledger = connect(Settings.from_env())
+    shards = [
+        s
+        for s in ledger.planned()
+        if (exchange is None or s.exchange == exchange)
+        and (symbol is None or s.symbol == clean_symbol(symbol))
+        and (dtype is None or s.dtype == dtype)
+    ]
+    rep = collect(ledger, shards)
+    if as_json:
+        click.echo(json.dumps(rep.as_dict(), indent=2))
+    else:
+        render(rep, Console())

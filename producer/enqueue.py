@@ -1,0 +1,42 @@
+"""Sending planned shards to their exchange's queue, each at most once across producers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from celery import Celery
+
+from storage.ledger import CLAIMED, SKIP_DONE, Ledger
+from storage.shards import Shard
+from workers.routing import FETCH_TASK
+
+
+@dataclass
+class EnqueueReport:
+    sent: list[Shard] = field(default_factory=list)
+    already_done: list[Shard] = field(default_factory=list)
+    in_progress: list[Shard] = field(default_factory=list)
+
+
+def enqueue(app: Celery, ledger: Ledger, shards: Sequence[Shard], stale_ms: int) -> EnqueueReport:
+    """Claim each shard in the ledger, then send a task for each claimed one.
+
+    A shard that is done, or queued or running elsewhere, is not sent again. If sending
+    fails, the claims not yet sent are released so a re-run sends them.
+    """
+    report = EnqueueReport()
+    decisions = ledger.claim(shards, stale_ms)
+    claimed = [s for s, d in zip(shards, decisions, strict=True) if d == CLAIMED]
+    report.already_done = [s for s, d in zip(shards, decisions, strict=True) if d == SKIP_DONE]
+    report.in_progress = [
+        s for s, d in zip(shards, decisions, strict=True) if d not in (CLAIMED, SKIP_DONE)
+    ]
+    try:
+        with app.producer_or_acquire() as producer:
+            for shard in claimed:
+                app.send_task(FETCH_TASK, args=[shard.key], producer=producer)
+                report.sent.append(shard)
+    finally:
+        ledger.unclaim(claimed[len(report.sent) :])
+    return report

@@ -1,0 +1,190 @@
+"""One enqueue job: validate it, ask the exchange about each symbol, plan, send, wait."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from producer.enqueue import enqueue
+from producer.listing import first_data
+from producer.plan import Plan, Window, plan, window_from
+from producer.wait import wait
+from storage.errors import InputError
+from storage.ledger import Ledger
+from storage.shards import DTYPES, Shard
+from workers.exchanges import ADAPTERS
+from workers.runtime import Runtime
+from workers.settings import Settings
+
+out = Console()
+
+
+@dataclass(frozen=True)
+class Job:
+    exchange: str
+    symbols: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    interval: str
+    window: Window
+    now: datetime
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        symbols: list[str],
+        exchange: str,
+        dtypes: list[str],
+        interval: str,
+        now: datetime,
+        **window: object,
+    ) -> Job:
+        if exchange not in ADAPTERS:
+            raise InputError(f"unknown exchange {exchange!r}: choose one of {', '.join(ADAPTERS)}")
+        if not symbols:
+            raise InputError("give at least one --symbol, e.g. --symbol BTCUSDT")
+        unknown = [d for d in dtypes if d not in DTYPES]
+        if unknown or not dtypes:
+            raise InputError(f"--data {','.join(dtypes)!r}: choose from {', '.join(DTYPES)}")
+        adapter = ADAPTERS[exchange]
+        if "klines" in dtypes and interval not in adapter.intervals:
+            raise InputError(
+                f"interval {interval!r} is not offered by {exchange}: "
+                f"choose one of {' '.join(adapter.intervals)}"
+            )
+        return cls(
+            exchange,
+            tuple(dict.fromkeys(symbols)),
+            tuple(dict.fromkeys(dtypes)),
+            interval,
+            window_from(now=now, **window),
+            now,
+        )
+
+    def market(self, dtype: str) -> str:
+        return ADAPTERS[self.exchange].markets[dtype]
+
+
+async def _plans(job: Job, rt: Runtime) -> list[Plan]:
+    adapter = rt.adapter(job.exchange)
+    pairs = [(symbol, dtype) for symbol in job.symbols for dtype in job.dtypes]
+    firsts = await asyncio.gather(
+        *(first_data(rt.http, adapter, job.market(d), d, s) for s, d in pairs)
+    )
+    return [
+        plan(
+            exchange=job.exchange,
+            market=job.market(dtype),
+            dtype=dtype,
+            symbol=symbol,
+            interval=job.interval if dtype == "klines" else None,
+            window=job.window,
+            first_data=first,
+            now=job.now,
+        )
+        for (symbol, dtype), first in zip(pairs, firsts, strict=True)
+    ]
+
+
+def make_plans(job: Job, settings: Settings) -> list[Plan]:
+    rt = Runtime(settings)
+    try:
+        return rt.run(_plans(job, rt))
+    finally:
+        rt.close()
+
+
+def run_enqueue(
+    job: Job,
+    settings: Settings,
+    ledger: Ledger,
+    *,
+    dry_run: bool,
+    block: bool,
+    timeout_s: float | None,
+) -> int:
+    """Returns the process exit code: 0 when everything asked for is (or was sent to be) done."""
+    plans = make_plans(job, settings)
+    shards = [s for p in plans for s in p.shards]
+    for p, (symbol, dtype) in zip(
+        plans, [(s, d) for s in job.symbols for d in job.dtypes], strict=True
+    ):
+        if not p.shards:
+            out.print(
+                f"[yellow]note[/yellow]: {job.exchange} has no {dtype} for {symbol} in "
+                "this window (before its listing?); nothing to fetch"
+            )
+    if dry_run:
+        print_plan(job, shards, ledger, settings)
+        return 0
+    from workers.celery import app
+
+    stale_ms = int(settings.visibility_timeout_s * 1000)
+    rep = enqueue(app, ledger, shards, stale_ms)
+    out.print(
+        f"{len(shards)} shards planned: {len(rep.sent)} sent to queue '{job.exchange}', "
+        f"{len(rep.already_done)} already done, {len(rep.in_progress)} already queued or running"
+    )
+    if not block or not shards:
+        return 0
+    states = wait(ledger, shards, out, timeout_s=timeout_s)
+    failed = [s for s in states if s.state == "failed"]
+    rows = sum(s.rows for s in states)
+    out.print(
+        f"finished: {len(states) - len(failed)} stored, {len(failed)} failed, "
+        f"{rows:,} rows under {settings.data_dir}"
+    )
+    for s in failed:
+        out.print(f"[red]failed[/red] {s.shard.key}: {s.reason}")
+    return 1 if failed else 0
+
+
+def print_plan(job: Job, shards: list[Shard], ledger: Ledger, settings: Settings) -> None:
+    adapter = settings.adapter(job.exchange)
+    done = dict(zip(shards, ledger.is_done(shards), strict=True))
+    table = Table(title=f"plan for {job.exchange} (dry run: nothing enqueued)")
+    for col in (
+        "market",
+        "dtype",
+        "symbol",
+        "shards",
+        "first",
+        "last",
+        "done",
+        "to fetch",
+        "est. weight",
+        "at budget",
+    ):
+        table.add_column(col)
+    groups: dict[tuple, list[Shard]] = {}
+    for s in shards:
+        groups.setdefault((s.market, s.dtype, s.symbol, s.interval), []).append(s)
+    for (market, dtype, symbol, interval), group in groups.items():
+        todo = [s for s in group if not done[s]]
+        requests = [r for s in todo for r in adapter.requests(s, min(s.end_ms, _ms(job.now)))]
+        weight = sum(r.weight for r in requests)
+        group_name = requests[0].group if requests else market
+        budget = settings.budgets[(job.exchange, group_name)]
+        seconds = weight / budget.weight * budget.seconds
+        cursor = "≥" if dtype == "aggtrades" else ""  # cursor pages beyond the first are unknown
+        table.add_row(
+            market,
+            f"{dtype} {interval}" if interval else dtype,
+            symbol,
+            str(len(group)),
+            group[0].period,
+            group[-1].period,
+            str(len(group) - len(todo)),
+            str(len(todo)),
+            f"{cursor}{weight:,}",
+            f"{cursor}{seconds:,.0f} s",
+        )
+    out.print(table)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,103 @@
+"""The `exchange-sim` command: serve the simulator until SIGTERM or SIGINT."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from simulator.limits import BudgetSpec
+from simulator.server import SimConfig, make_app
+from simulator.trades import DEFAULT_TRADES_PER_DAY
+
+log = logging.getLogger("simulator")
+
+
+def _budget(text: str) -> tuple[int, int]:
+    try:
+        spec = BudgetSpec.parse(text)
+    except ValueError as exc:
+        message = f"expected WEIGHT/SECONDS such as 6000/60, not {text!r}"
+        raise argparse.ArgumentTypeError(message) from exc
+    return spec.limit, spec.seconds
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="exchange-sim",
+        description="Serve Binance's public spot and USD-M REST API over deterministic data.",
+    )
+    parser.add_argument("--port", type=int, required=True, help="TCP port; 0 picks a free one")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="data seed (default %(default)s)")
+    parser.add_argument(
+        "--trades-per-day",
+        type=int,
+        default=DEFAULT_TRADES_PER_DAY,
+        help="aggregate trades per symbol per day (default %(default)s)",
+    )
+    parser.add_argument(
+        "--spot-weight", type=_budget, default="6000/60", help="spot weight per seconds"
+    )
+    parser.add_argument(
+        "--usdm-weight", type=_budget, default="2400/60", help="USD-M weight per seconds"
+    )
+    parser.add_argument(
+        "--usdm-funding",
+        type=_budget,
+        default="500/300",
+        help="USD-M fundingRate requests per seconds",
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay added to every API response"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    if args.trades_per_day < 1:
+        parser.error("--trades-per-day must be at least 1")
+    return args
+
+
+async def serve(config: SimConfig, host: str, port: int, verbose: bool) -> None:
+    """Listen, print the one 'listening' line, and run until a stop signal arrives."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(
+        make_app(config),
+        access_log=logging.getLogger("aiohttp.access") if verbose else None,
+        handle_signals=False,
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        print(f"exchange-sim listening on http://{host}:{bound_port}", flush=True)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    config = SimConfig(
+        seed=args.seed,
+        trades_per_day=args.trades_per_day,
+        spot_weight=args.spot_weight,
+        usdm_weight=args.usdm_weight,
+        usdm_funding=args.usdm_funding,
+        latency_ms=args.latency_ms,
+    )
+    asyncio.run(serve(config, args.host, args.port, args.verbose))
+    return 0

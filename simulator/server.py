@@ -1,0 +1,142 @@
+"""The simulator's aiohttp app: mounts each venue's routes, enforces budgets, counts requests."""
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from simulator import binance
+from simulator.limits import BudgetSpec, Limits, retry_after_header
+from simulator.trades import DEFAULT_TRADES_PER_DAY
+from simulator.venue import ApiError, Context, Endpoint, Venue
+
+STATS_PATH = "/_sim/stats"
+RESET_PATH = "/_sim/reset"
+_JSON = "application/json;charset=UTF-8"
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Settings of one simulator. Budgets are (weight, seconds); funding counts requests."""
+
+    seed: int = 0
+    trades_per_day: int = DEFAULT_TRADES_PER_DAY
+    spot_weight: tuple[int, int] = (6000, 60)
+    usdm_weight: tuple[int, int] = (2400, 60)
+    usdm_funding: tuple[int, int] = (500, 300)
+    latency_ms: float = 0.0
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class Simulation:
+    """The mutable state behind one app: venues, per-IP budgets and request counters."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.venues: tuple[Venue, ...] = (
+            binance.venue(
+                BudgetSpec(*config.spot_weight),
+                BudgetSpec(*config.usdm_weight),
+                BudgetSpec(*config.usdm_funding),
+            ),
+        )
+        self.budgets: dict[str, BudgetSpec] = {}
+        for venue in self.venues:
+            self.budgets.update(venue.budgets)
+        self.limits = Limits(self.budgets)
+        self.requests: Counter[str] = Counter()
+        self.rejected_429 = 0
+
+    def reset(self) -> None:
+        self.limits.reset()
+        self.requests.clear()
+        self.rejected_429 = 0
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "requests": dict(self.requests),
+            "requests_total": sum(self.requests.values()),
+            "weight": self.limits.spent(),
+            "peak_window_weight": self.limits.peaks(),
+            "budgets": {name: [s.limit, s.seconds] for name, s in self.budgets.items()},
+            "rejected_429": self.rejected_429,
+            "config": {
+                "seed": self.config.seed,
+                "trades_per_day": self.config.trades_per_day,
+                "latency_ms": self.config.latency_ms,
+            },
+        }
+
+    def route(self, venue: Venue, endpoint: Endpoint) -> Handler:
+        """The aiohttp handler: count, charge the budget (429 if over), run, add usage header."""
+        latency_s = self.config.latency_ms / 1000
+
+        async def handle(request: web.Request) -> web.Response:
+            self.requests[endpoint.path] += 1
+            if latency_s > 0:
+                await asyncio.sleep(latency_s)
+            ip = request.remote or "unknown"
+            query = request.query
+            now_s = time.monotonic()
+            budget = self.limits.budget(ip, endpoint.budget)
+            usage = self.limits.budget(ip, endpoint.usage_budget)
+            wait_s = budget.spend(endpoint.weight(query), now_s)
+            if wait_s > 0:
+                self.rejected_429 += 1
+                headers = {
+                    venue.usage_header: str(usage.used(now_s)),
+                    "Retry-After": retry_after_header(wait_s),
+                }
+                body = _dumps(dict(venue.too_many_requests(ip, budget.spec)))
+                return _response(429, body, headers)
+            ctx = Context(
+                seed=self.config.seed,
+                trades_per_day=self.config.trades_per_day,
+                now_ms=time.time_ns() // 1_000_000,
+                budgets=venue.budgets,
+            )
+            try:
+                status, body = 200, endpoint.handler(query, ctx)
+            except ApiError as exc:
+                status, body = exc.status, _dumps(dict(exc.body))
+            return _response(status, body, {venue.usage_header: str(usage.used(now_s))})
+
+        return handle
+
+
+def _response(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
+    return web.Response(status=status, body=body, headers={"Content-Type": _JSON, **headers})
+
+
+SIMULATION = web.AppKey("simulation", Simulation)
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return _response(200, _dumps(request.app[SIMULATION].stats()), {})
+
+
+async def _reset(request: web.Request) -> web.Response:
+    request.app[SIMULATION].reset()
+    return _response(200, b"{}", {})
+
+
+def make_app(config: SimConfig | None = None) -> web.Application:
+    """A fresh simulator app; its Simulation is at app[SIMULATION]."""
+    simulation = Simulation(config or SimConfig())
+    app = web.Application()
+    app[SIMULATION] = simulation
+    for venue in simulation.venues:
+        for endpoint in venue.endpoints:
+            app.router.add_get(endpoint.path, simulation.route(venue, endpoint))
+    app.router.add_get(STATS_PATH, _stats)
+    app.router.add_post(RESET_PATH, _reset)
+    return app

@@ -1,0 +1,55 @@
+"""What an exchange module gives the server: endpoints with their costs, and its error shapes."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from multidict import MultiMapping
+
+from simulator.limits import BudgetSpec
+
+Query = MultiMapping[str]
+
+
+class ApiError(Exception):
+    """A request the exchange refuses; the server sends `body` as JSON with `status`."""
+
+    def __init__(self, status: int, body: Mapping[str, object]) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler may read besides the query: the data settings and the clock."""
+
+    seed: int
+    trades_per_day: int
+    now_ms: int
+    budgets: Mapping[str, BudgetSpec]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One GET route. Its cost is charged to `budget` before the handler runs.
+
+    `weight` sees only the query (Binance prices futures klines by `limit`); `usage_budget`
+    names the budget whose rolling use the usage header reports.
+    """
+
+    path: str
+    budget: str
+    weight: Callable[[Query], int]
+    usage_budget: str
+    handler: Callable[[Query, Context], bytes]
+
+
+@dataclass(frozen=True)
+class Venue:
+    """An exchange as the server mounts it."""
+
+    name: str
+    endpoints: tuple[Endpoint, ...]
+    budgets: Mapping[str, BudgetSpec]
+    usage_header: str
+    too_many_requests: Callable[[str, BudgetSpec], Mapping[str, object]]

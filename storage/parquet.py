@@ -1,0 +1,140 @@
+"""Writing and reading one shard's Parquet file: streamed, validated, atomically renamed."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from storage.errors import DataError
+from storage.layout import shard_dir, shard_path, temp_glob
+from storage.schemas import SCHEMAS, SORT_KEY, TIME_COLUMN
+from storage.shards import Shard
+
+ROW_GROUP_ROWS = 256 * 1024
+
+
+def software_version() -> str:
+    try:
+        return version("shardfetch")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    rows: int
+    bytes: int
+
+
+class ShardWriter:
+    """Streams record batches of one shard into a temp file and renames it into place on commit.
+
+    Batches must arrive in order: the sort key has to increase strictly across the whole
+    file, and every row must fall inside the shard's period. A writer that is not committed
+    (an exception, a kill) leaves no file at the final path; `remove_stale_temps` clears
+    the temp file a killed writer left behind.
+    """
+
+    def __init__(self, data_dir: Path, shard: Shard, metadata: dict[str, str]) -> None:
+        self.shard = shard
+        self.schema = SCHEMAS[shard.dtype].with_metadata(
+            {"shard": shard.key, "software_version": software_version(), **metadata}
+        )
+        self.path = shard_path(data_dir, shard)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}.tmp")
+        self._writer = pq.ParquetWriter(
+            self.temp, self.schema, compression="zstd", write_statistics=True
+        )
+        self._rows = 0
+        self._last_key: object | None = None
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        table = table.select(self.schema.names).cast(self.schema)
+        self._check(table)
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self._rows += table.num_rows
+
+    def _check(self, table: pa.Table) -> None:
+        keys = table.column(SORT_KEY[self.shard.dtype])
+        if self._last_key is not None and not pc.greater(keys[0], self._last_key).as_py():
+            raise DataError(
+                f"{self.shard.key}: rows arrive out of order at {keys[0]} after {self._last_key}"
+                "; the adapter must sort and de-duplicate each page by "
+                f"{SORT_KEY[self.shard.dtype]}"
+            )
+        if table.num_rows > 1 and not pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
+            raise DataError(
+                f"{self.shard.key}: rows are not sorted and unique by "
+                f"{SORT_KEY[self.shard.dtype]}; the adapter must sort and de-duplicate them"
+            )
+        times = pc.cast(table.column(TIME_COLUMN[self.shard.dtype]), pa.int64())
+        lo, hi = pc.min(times).as_py(), pc.max(times).as_py()
+        if lo < self.shard.start_ms or hi >= self.shard.end_ms:
+            raise DataError(f"{self.shard.key}: rows fall outside the shard's period")
+        self._last_key = keys[-1]
+
+    def commit(self) -> StoredFile:
+        """Close, fsync, rename into place and fsync the directory: after this the file is final."""
+        self._writer.close()
+        with open(self.temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.temp, self.path)
+        _fsync_dir(self.path.parent)
+        return StoredFile(self.path, self._rows, self.path.stat().st_size)
+
+    def abort(self) -> None:
+        self._writer.close()
+        self.temp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(data_dir: Path, shard: Shard) -> int:
+    """Delete temp files a killed writer of `shard` left; call only while holding its lock."""
+    directory = shard_dir(data_dir, shard)
+    if not directory.is_dir():
+        return 0
+    stale = list(directory.glob(temp_glob(shard)))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
+def read_shard(data_dir: Path, shard: Shard) -> pa.Table:
+    return pq.read_table(shard_path(data_dir, shard))
+
+
+def file_metadata(path: Path) -> dict[str, str]:
+    raw = pq.read_schema(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW")}

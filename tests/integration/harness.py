@@ -1,0 +1,158 @@
+"""Real processes for integration tests: redis-server, exchange-sim and celery workers.
+
+Everything listens on 127.0.0.1 on free ports, and every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float, what: str, poll_s: float = 0.05):
+    """Poll `condition` until it returns something truthy; fail the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what}")
+        time.sleep(poll_s)
+
+
+class Process:
+    """A child process in its own process group, its output in a log file."""
+
+    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None):
+        self.log = log
+        self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            args, stdout=self._out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_output(self, text: str, timeout_s: float) -> str:
+        def seen() -> str | None:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.log.name} exited early:\n{self.output()[-3000:]}")
+            out = self.output()
+            return out if text in out else None
+
+        return wait_for(seen, timeout_s, f"{text!r} in {self.log.name}")
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group: the machine died, nothing got to clean up."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self, timeout_s: float = 20) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._out.close()
+
+
+class RedisServer(Process):
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed: run `make test`, which installs it")
+        args = [
+            exe,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ]
+        super().__init__(args, workdir / "redis.log")
+        self.wait_output("Ready to accept connections", 20)
+
+
+class Simulator(Process):
+    def __init__(self, workdir: Path, *extra: str, name: str = "sim"):
+        args = [str(BIN / "exchange-sim"), "--port", "0", *extra]
+        super().__init__(args, workdir / f"{name}.log")
+        line = self.wait_output("listening on", 20)
+        self.url = line.split("listening on", 1)[1].split()[0].rstrip("/")
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.url + "/_sim/stats", timeout=10) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        request = urllib.request.Request(self.url + "/_sim/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+
+class Worker(Process):
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        name: str,
+        queue: str = "binance",
+        concurrency: int = 1,
+    ):
+        args = [
+            str(BIN / "celery"),
+            "-A",
+            "workers",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{name}@%h",
+            "-c",
+            str(concurrency),
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        super().__init__(args, workdir / f"worker-{name}.log", env)
+        self.wait_output(" ready.", 60)
+
+    def tasks_received(self) -> int:
+        return self.output().count("] received")
+
+
+def run_producer(env: dict[str, str], *args: str, timeout_s: float = 300):
+    return subprocess.run(
+        [str(BIN / "producer"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )

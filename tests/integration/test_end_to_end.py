@@ -1,0 +1,133 @@
+"""A real cluster (redis-server, exchange-sim, celery workers) driven through the producer CLI."""
+
+from __future__ import annotations
+
+import json
+
+from storage.ledger import DONE, PLANNED
+from storage.shards import Shard
+from tests.integration.harness import run_producer, wait_for
+from tests.integration.truth import assert_matches_truth
+
+KLINES = ["--data", "klines", "--interval", "1m", "--start", "2024-01-01", "--end", "2024-03-01"]
+TRADES = ["--data", "aggtrades", "--start", "2024-02-28", "--end", "2024-03-02"]
+FUNDING = ["--data", "funding", "--start", "2024-01-01", "--end", "2024-03-01"]
+
+SHARDS = [
+    Shard("binance", "spot", "klines", "BTCUSDT", "2024-01", "1m"),
+    Shard("binance", "spot", "klines", "BTCUSDT", "2024-02", "1m"),
+    Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-02-28"),
+    Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-02-29"),
+    Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-03-01"),
+    Shard("binance", "usdm", "funding", "BTCUSDT", "2024-01"),
+    Shard("binance", "usdm", "funding", "BTCUSDT", "2024-02"),
+]
+
+
+def enqueue(cluster, *args: str, timeout_s: float = 120):
+    result = run_producer(
+        cluster.env, "enqueue", "--symbol", "BTCUSDT", *args, "--wait", "--timeout", str(timeout_s)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_job_stores_ground_truth_and_rerun_fetches_nothing(make_cluster):
+    cluster = make_cluster()
+    workers = [cluster.start_worker("a"), cluster.start_worker("b")]
+    for args in (KLINES, TRADES, FUNDING):
+        enqueue(cluster, *args)
+
+    rows = {s.key: assert_matches_truth(cluster.data_dir, s) for s in SHARDS}
+    assert rows[SHARDS[0].key] == 31 * 1440 and rows[SHARDS[1].key] == 29 * 1440
+    assert rows[SHARDS[5].key] == 31 * 3 and rows[SHARDS[6].key] == 29 * 3
+    assert {k.decode() for k in cluster.redis.smembers(DONE)} == {s.key for s in SHARDS}
+    assert not list(cluster.data_dir.rglob("*.tmp"))
+    assert all(w.tasks_received() > 0 for w in workers), "both workers took part"
+
+    cluster.sim.reset()
+    received = sum(w.tasks_received() for w in workers)
+    for args in (KLINES, TRADES, FUNDING):
+        result = enqueue(cluster, *args)
+        assert " 0 sent" in result.stdout, result.stdout
+    assert cluster.sim.stats()["requests_total"] <= 3, "only the listing probes may be sent"
+    assert sum(w.tasks_received() for w in workers) == received, "no task ran on the re-run"
+
+
+def test_rerun_sends_zero_requests_with_status_json(make_cluster):
+    cluster = make_cluster()
+    cluster.start_worker("a", concurrency=2)
+    enqueue(cluster, *FUNDING)
+    status = run_producer(cluster.env, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    doc = json.loads(status.stdout)
+    (group,) = doc["groups"]
+    assert (group["dtype"], group["planned"], group["done"], group["failed"]) == (
+        "funding",
+        2,
+        2,
+        0,
+    )
+    assert group["rows"] == 31 * 3 + 29 * 3 and group["bytes"] > 0
+    assert doc["totals"]["done"] == 2
+
+
+def test_two_producers_at_once_fetch_each_shard_once(make_cluster):
+    cluster = make_cluster()
+    cluster.start_worker("a", concurrency=2)
+    import subprocess
+
+    from tests.integration.harness import BIN
+
+    args = [
+        str(BIN / "producer"),
+        "enqueue",
+        "--symbol",
+        "BTCUSDT",
+        *KLINES,
+        "--wait",
+        "--timeout",
+        "120",
+    ]
+    both = [
+        subprocess.Popen(
+            args, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=180) for p in both]
+    assert all(p.returncode == 0 for p in both), outs
+    sent = [int(out.split(" sent")[0].rsplit(" ", 1)[-1]) for out, _ in outs]
+    assert sorted(sent) == [0, 2] or sum(sent) == 2, outs
+    pages = 45 + 42  # 44,640 and 41,760 one-minute candles at 1000 per page
+    stats = cluster.sim.stats()
+    assert stats["requests"]["/api/v3/klines"] == pages + 2, "pages once, plus two listing probes"
+    for shard in SHARDS[:2]:
+        assert_matches_truth(cluster.data_dir, shard)
+    assert cluster.redis.scard(PLANNED) == 2
+
+
+def test_kill9_mid_shard_then_rerun_completes_without_duplicates(make_cluster):
+    cluster = make_cluster("--latency-ms", "40", "--trades-per-day", "200000")
+    worker = cluster.start_worker("doomed")
+    days = ["--data", "aggtrades", "--start", "2024-03-01", "--end", "2024-03-04"]
+    sent = run_producer(cluster.env, "enqueue", "--symbol", "BTCUSDT", *days)
+    assert sent.returncode == 0 and " 3 sent" in sent.stdout, sent.stdout + sent.stderr
+
+    wait_for(lambda: list(cluster.data_dir.rglob("*.tmp")), 60, "a shard half written")
+    worker.kill9()
+    # The dead worker's lock expires after SHARDFETCH_LOCK_TTL_S; then the shard is orphaned.
+    wait_for(lambda: not cluster.redis.keys("shardfetch:lock:*"), 30, "the dead lock to expire")
+
+    cluster.start_worker("rescuer", concurrency=2)
+    enqueue(cluster, *days, timeout_s=180)
+
+    shards = [
+        Shard("binance", "spot", "aggtrades", "BTCUSDT", d)
+        for d in ("2024-03-01", "2024-03-02", "2024-03-03")
+    ]
+    for shard in shards:
+        assert_matches_truth(cluster.data_dir, shard, trades_per_day=200000)
+    assert not list(cluster.data_dir.rglob("*.tmp")), "no temp file left behind"
+    files = sorted(p.name for p in cluster.data_dir.rglob("*.parquet"))
+    assert files == [f"{d}.parquet" for d in ("2024-03-01", "2024-03-02", "2024-03-03")]

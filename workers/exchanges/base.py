@@ -1,0 +1,98 @@
+"""The narrow interface every exchange adapter implements, and the values it exchanges."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import pyarrow as pa
+
+from storage.errors import ExchangeUnavailable, PermanentError, RateLimited, ShardfetchError
+from storage.shards import Shard
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One GET, with what the limiter must charge for it.
+
+    `until_ms` is the adapter's own continuation context: the exclusive time bound of the
+    window this request walks (cursor pages keep it when they hand out the next request).
+    """
+
+    url: str
+    params: tuple[tuple[str, str], ...]
+    group: str
+    weight: int
+    until_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    batch: pa.RecordBatch
+    next: PageRequest | None = None
+
+
+class Adapter(Protocol):
+    name: ClassVar[str]
+    #: market -> default base URL (overridden by `<EXCHANGE>_<MARKET>_URL`)
+    base_urls: ClassVar[dict[str, str]]
+    #: endpoint group -> default budget "weight/seconds" (`<EXCHANGE>_<GROUP>_RATE_LIMIT`)
+    rate_limits: ClassVar[dict[str, str]]
+    #: data type -> market it is fetched from by default
+    markets: ClassVar[dict[str, str]]
+    intervals: ClassVar[tuple[str, ...]]
+
+    def __init__(self, urls: Mapping[str, str]) -> None: ...
+
+    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
+        """The first request of each independent page chain covering [shard start, until_ms)."""
+        ...
+
+    def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        """Rows of one response as a batch in the dtype's schema, sorted, within the request's
+        window; and the next request of the chain, if the page was full."""
+        ...
+
+    def check(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        """Raise the right error for a response that carries no data."""
+        ...
+
+    def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:
+        """A cheap request whose answer says whether the symbol exists and when its data begins."""
+        ...
+
+    def parse_listing(self, body: bytes, dtype: str) -> int | None:
+        """The first millisecond with data, or None if the exchange has none yet."""
+        ...
+
+
+def load_json(body: bytes) -> Any:
+    """Decode a body; a body that is not JSON is a truncated or garbled answer, so transient."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ExchangeUnavailable(f"invalid JSON body ({len(body)} bytes): {exc}") from None
+
+
+def retry_after_s(headers: Mapping[str, str], default_s: float) -> float:
+    try:
+        return max(float(headers.get("Retry-After", default_s)), 0.0)
+    except ValueError:
+        return default_s
+
+
+def check_http(status: int, headers: Mapping[str, str], body: bytes) -> ShardfetchError | None:
+    """The part of error mapping every exchange shares: 429/418 back off, 5xx retry."""
+    if status in (418, 429):
+        return RateLimited(
+            f"HTTP {status}: too many requests",
+            retry_after_s=retry_after_s(headers, 60.0 if status == 418 else 5.0),
+            status=status,
+        )
+    if status >= 500:
+        return ExchangeUnavailable(f"HTTP {status} from the exchange", status=status)
+    if status >= 400:
+        return PermanentError(f"HTTP {status}: {body[:200]!r}", status=status)
+    return None

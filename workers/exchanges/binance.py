@@ -1,0 +1,275 @@
+"""Binance spot (klines, aggTrades) and USD-M futures (klines, aggTrades, funding) over REST."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from storage.errors import PermanentError, RateLimited
+from storage.schemas import SCHEMAS
+from storage.shards import Shard
+from workers.exchanges.base import Page, PageRequest, check_http, load_json, retry_after_s
+
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+INTERVAL_MS = {
+    "1s": 1_000,
+    "1m": MINUTE_MS,
+    "3m": 3 * MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS,
+    "1h": HOUR_MS,
+    "2h": 2 * HOUR_MS,
+    "4h": 4 * HOUR_MS,
+    "6h": 6 * HOUR_MS,
+    "8h": 8 * HOUR_MS,
+    "12h": 12 * HOUR_MS,
+    "1d": 24 * HOUR_MS,
+    "3d": 72 * HOUR_MS,
+    "1w": 168 * HOUR_MS,
+    "1M": 28 * 24 * HOUR_MS,  # the shortest month: never fewer candles per page than planned
+}
+PATHS = {
+    ("spot", "klines"): "/api/v3/klines",
+    ("spot", "aggtrades"): "/api/v3/aggTrades",
+    ("usdm", "klines"): "/fapi/v1/klines",
+    ("usdm", "aggtrades"): "/fapi/v1/aggTrades",
+    ("usdm", "funding"): "/fapi/v1/fundingRate",
+}
+#: candles per page and the weight Binance charges for it; 499 is USD-M's cheapest per candle
+KLINE_PAGE = {"spot": (1000, 2), "usdm": (499, 2)}
+AGGTRADE_PAGE, AGGTRADE_WEIGHT = 1000, {"spot": 4, "usdm": 20}
+FUNDING_PAGE = 1000
+
+_AGG_TYPE = pa.struct(
+    [
+        ("a", pa.int64()),
+        ("p", pa.string()),
+        ("q", pa.string()),
+        ("f", pa.int64()),
+        ("l", pa.int64()),
+        ("T", pa.int64()),
+        ("m", pa.bool_()),
+    ]
+)
+_FUNDING_TYPE = pa.struct(
+    [("fundingTime", pa.int64()), ("fundingRate", pa.string()), ("markPrice", pa.string())]
+)
+
+
+def _decimals(values: pa.Array) -> pa.Array:
+    """Decimal strings to float64 in one vectorised cast; '' (no value) becomes null."""
+    strings = pc.cast(values, pa.string())
+    return pc.cast(pc.if_else(pc.equal(strings, ""), None, strings), pa.float64())
+
+
+def _ms(values: pa.Array) -> pa.Array:
+    return pc.cast(pc.cast(values, pa.int64()), pa.timestamp("ms", tz="UTC"))
+
+
+class Binance:
+    name: ClassVar[str] = "binance"
+    base_urls: ClassVar[dict[str, str]] = {
+        "spot": "https://api.binance.com",
+        "usdm": "https://fapi.binance.com",
+    }
+    # Published: spot 6000 weight/min, USD-M 2400 weight/min, funding history 500 req/5 min;
+    # the defaults keep 5% headroom for other software on the same IP.
+    rate_limits: ClassVar[dict[str, str]] = {
+        "spot": "5700/60",
+        "usdm": "2280/60",
+        "usdm_funding": "475/300",
+    }
+    markets: ClassVar[dict[str, str]] = {"klines": "spot", "aggtrades": "spot", "funding": "usdm"}
+    intervals: ClassVar[tuple[str, ...]] = tuple(INTERVAL_MS)
+
+    def __init__(self, urls: Mapping[str, str]) -> None:
+        self.urls = dict(urls)
+
+    def _request(self, shard_market: str, dtype: str, params: dict, **kw) -> PageRequest:
+        url = self.urls[shard_market] + PATHS[(shard_market, dtype)]
+        group = "usdm_funding" if dtype == "funding" else shard_market
+        return PageRequest(url, tuple((k, str(v)) for k, v in params.items()), group, **kw)
+
+    # -- planning -----------------------------------------------------------------------
+    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
+        start, market = shard.start_ms, shard.market
+        if shard.dtype == "klines":
+            limit, weight = KLINE_PAGE[market]
+            step = limit * INTERVAL_MS[shard.interval]
+            return [
+                self._request(
+                    market,
+                    "klines",
+                    {
+                        "symbol": shard.symbol,
+                        "interval": shard.interval,
+                        "startTime": t,
+                        "endTime": min(t + step, until_ms) - 1,
+                        "limit": limit,
+                    },
+                    weight=weight,
+                )
+                for t in range(start, until_ms, step)
+            ]
+        if shard.dtype == "aggtrades":
+            # One chain per hour (USD-M refuses wider start/end windows); inside an hour the
+            # chain walks fromId, which never splits trades that share a millisecond.
+            return [
+                self._request(
+                    market,
+                    "aggtrades",
+                    {
+                        "symbol": shard.symbol,
+                        "startTime": t,
+                        "endTime": min(t + HOUR_MS, until_ms) - 1,
+                        "limit": AGGTRADE_PAGE,
+                    },
+                    weight=AGGTRADE_WEIGHT[market],
+                    until_ms=min(t + HOUR_MS, until_ms),
+                )
+                for t in range(start, until_ms, HOUR_MS)
+            ]
+        return [self._funding_request(shard.symbol, start, until_ms)]
+
+    def _funding_request(self, symbol: str, start_ms: int, until_ms: int) -> PageRequest:
+        params = {"symbol": symbol, "startTime": start_ms, "endTime": until_ms - 1}
+        params["limit"] = FUNDING_PAGE
+        return self._request("usdm", "funding", params, weight=1, until_ms=until_ms)
+
+    def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:
+        if dtype == "funding":
+            return self._funding_request(symbol, 0, 2**62)
+        # startTime=0 answers with the first candle after listing: the symbol's first data.
+        params = {"symbol": symbol, "interval": "1m", "startTime": 0, "limit": 1}
+        return self._request(market, "klines", params, weight=KLINE_PAGE[market][1])
+
+    # -- parsing ------------------------------------------------------------------------
+    def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        rows = load_json(body)
+        if not isinstance(rows, list):
+            self.check(200, {}, body)
+            raise PermanentError(f"binance: expected a list, got {body[:120]!r}")
+        if shard.dtype == "klines":
+            return Page(self._klines(rows))
+        if shard.dtype == "aggtrades":
+            return self._aggtrades(rows, request)
+        return self._funding(rows, request, shard)
+
+    def _klines(self, rows: list) -> pa.RecordBatch:
+        """`[[1706630400000,"43519.34","43936.00","43171.00","43488.71","20.55",1706633999999,
+        "891428.42",3743,"10.91","473782.95","0"]]` — twelve columns, oldest first."""
+        schema = SCHEMAS["klines"]
+        if not rows:
+            return _empty(schema)
+        cols = [pa.array(c) for c in zip(*rows, strict=False)]
+        arrays = [
+            _ms(cols[0]),
+            *(_decimals(cols[i]) for i in range(1, 6)),
+            _ms(cols[6]),
+            _decimals(cols[7]),
+            pc.cast(cols[8], pa.int64()),
+            _decimals(cols[9]),
+            _decimals(cols[10]),
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def _aggtrades(self, rows: list, request: PageRequest) -> Page:
+        """`[{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"l":27781,
+        "T":1498793709153,"m":true,"M":true}]` — oldest first; USD-M has no "M"."""
+        schema = SCHEMAS["aggtrades"]
+        if not rows:
+            return Page(_empty(schema))
+        raw = pa.array(rows, type=_AGG_TYPE)
+        last_id, last_time = raw[-1]["a"].as_py(), raw[-1]["T"].as_py()
+        keep = pc.less(raw.field("T"), request.until_ms)
+        raw = raw.filter(keep)
+        batch = pa.RecordBatch.from_arrays(
+            [
+                raw.field("a"),
+                _decimals(raw.field("p")),
+                _decimals(raw.field("q")),
+                raw.field("f"),
+                raw.field("l"),
+                _ms(raw.field("T")),
+                raw.field("m"),
+            ],
+            schema=schema,
+        )
+        nxt = None
+        if len(rows) >= AGGTRADE_PAGE and last_time < request.until_ms:
+            params = {"symbol": dict(request.params)["symbol"], "fromId": last_id + 1}
+            params["limit"] = AGGTRADE_PAGE
+            nxt = PageRequest(
+                request.url,
+                tuple((k, str(v)) for k, v in params.items()),
+                request.group,
+                request.weight,
+                request.until_ms,
+            )
+        return Page(batch, nxt)
+
+    def _funding(self, rows: list, request: PageRequest, shard: Shard) -> Page:
+        """`[{"symbol":"BTCUSDT","fundingRate":"-0.03750000","fundingTime":1570608000000,
+        "markPrice":"34287.54619963"}]` — ascending; markPrice may be ""."""
+        schema = SCHEMAS["funding"]
+        if not rows:
+            return Page(_empty(schema))
+        raw = pa.array(rows, type=_FUNDING_TYPE)
+        batch = pa.RecordBatch.from_arrays(
+            [
+                _ms(raw.field("fundingTime")),
+                _decimals(raw.field("fundingRate")),
+                _decimals(raw.field("markPrice")),
+            ],
+            schema=schema,
+        )
+        nxt = None
+        last_ms = rows[-1]["fundingTime"]
+        if len(rows) >= FUNDING_PAGE and last_ms + 1 < request.until_ms:
+            nxt = self._funding_request(shard.symbol, last_ms + 1, request.until_ms)
+        return Page(batch, nxt)
+
+    def parse_listing(self, body: bytes, dtype: str) -> int | None:
+        rows = load_json(body)
+        if not isinstance(rows, list):
+            raise PermanentError(f"binance: unexpected listing answer {body[:120]!r}")
+        if not rows:
+            return None
+        first = rows[0]
+        return int(first["fundingTime"] if dtype == "funding" else first[0])
+
+    # -- errors -------------------------------------------------------------------------
+    def check(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        """`{"code":-1121,"msg":"Invalid symbol."}` with HTTP 400; 429/418 carry Retry-After;
+        403 is Binance's firewall saying we were too fast."""
+        if status < 400:
+            return
+        code, msg = _error_body(body)
+        if code == -1003 or status == 403:
+            raise RateLimited(
+                f"binance: {msg or 'blocked'} (HTTP {status})",
+                retry_after_s=retry_after_s(headers, 60.0),
+                status=status,
+            )
+        generic = check_http(status, headers, body)
+        if code is None or status in (418, 429) or status >= 500:
+            raise generic
+        raise PermanentError(f"binance: {msg} (code {code})", status=status, code=code)
+
+
+def _error_body(body: bytes) -> tuple[int | None, str | None]:
+    try:
+        error = json.loads(body)
+        return int(error["code"]), str(error["msg"])
+    except (TypeError, KeyError, ValueError):
+        return None, None
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=schema)

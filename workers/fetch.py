@@ -1,0 +1,90 @@
+"""Fetching one shard: its page chains run concurrently, their batches come out in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator
+
+import pyarrow as pa
+
+from storage.errors import RateLimited, TransientError
+from storage.shards import Shard
+from workers.exchanges.base import Adapter, PageRequest
+from workers.http import Http
+
+log = logging.getLogger(__name__)
+
+
+def backoff_s(attempt: int, *, base_s: float = 0.5, cap_s: float = 30.0) -> float:
+    """Exponential backoff with full jitter for the `attempt`-th retry (0-based)."""
+    return random.uniform(0, min(cap_s, base_s * 2**attempt))
+
+
+async def fetch_page(
+    http: Http, adapter: Adapter, request: PageRequest, shard: Shard, attempts: int
+):
+    """One page, parsed; transient faults are retried up to `attempts` times in all."""
+    for attempt in range(attempts):
+        try:
+            body = await http.get(adapter, request)
+            return adapter.parse(body, request, shard)
+        except TransientError as exc:
+            if attempt + 1 >= attempts:
+                raise
+            # A rate-limit answer already set a cluster-wide cooldown the limiter honours.
+            delay = 0.0 if isinstance(exc, RateLimited) else backoff_s(attempt)
+            log.info("%s page retry %d in %.2fs: %s", shard.key, attempt + 1, delay, exc)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def _chain(
+    http: Http,
+    adapter: Adapter,
+    first: PageRequest,
+    shard: Shard,
+    gate: asyncio.Semaphore,
+    attempts: int,
+) -> list[pa.RecordBatch]:
+    batches, request = [], first
+    while request is not None:
+        async with gate:
+            page = await fetch_page(http, adapter, request, shard, attempts)
+        batches.append(page.batch)
+        request = page.next
+    return batches
+
+
+async def fetch_shard(
+    http: Http,
+    adapter: Adapter,
+    shard: Shard,
+    until_ms: int,
+    *,
+    concurrency: int = 8,
+    attempts: int = 5,
+) -> AsyncIterator[pa.RecordBatch]:
+    """Yield the shard's batches in time order while up to `concurrency` pages are in flight.
+
+    Chains are started at most `2 * concurrency` ahead of the consumer, so memory holds a
+    bounded number of pages however large the shard is.
+    """
+    chains = deque(adapter.requests(shard, until_ms))
+    gate = asyncio.Semaphore(concurrency)
+    running: deque[asyncio.Task] = deque()
+    try:
+        while chains or running:
+            while chains and len(running) < 2 * concurrency:
+                first = chains.popleft()
+                running.append(
+                    asyncio.create_task(_chain(http, adapter, first, shard, gate, attempts))
+                )
+            for batch in await running.popleft():
+                yield batch
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -1,0 +1,50 @@
+"""Per-process resources: one event loop, one HTTP session, Redis clients, adapters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import redis
+import redis.asyncio as aioredis
+
+from storage.ledger import Ledger
+from workers.exchanges.base import Adapter
+from workers.http import Http
+from workers.ratelimit import Limiter
+from workers.settings import Settings
+
+T = TypeVar("T")
+
+
+class Runtime:
+    """Opened once per worker process (or CLI call) and closed at its shutdown.
+
+    Celery tasks are synchronous; each runs its async fetch on this process's loop, so
+    the aiohttp session and its keep-alive connections survive from shard to shard.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.redis = redis.Redis.from_url(settings.redis_url)
+        self.ledger = Ledger(self.redis)
+        self._aioredis = aioredis.Redis.from_url(settings.redis_url)
+        self.limiter = Limiter(self._aioredis, settings.budgets)
+        self.http = Http(self.limiter, timeout_s=settings.http_timeout_s)
+        self._adapters: dict[str, Adapter] = {}
+
+    def adapter(self, exchange: str) -> Adapter:
+        if exchange not in self._adapters:
+            self._adapters[exchange] = self.settings.adapter(exchange)
+        return self._adapters[exchange]
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.run(self.http.close())
+        self.run(self._aioredis.aclose())
+        self.loop.close()
+        self.redis.close()

@@ -1,0 +1,100 @@
+"""Settings from the environment: one frozen dataclass, read only by entry points."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage.errors import ConfigError
+from workers.exchanges import ADAPTERS
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A rate budget: `weight` units per rolling `seconds`."""
+
+    weight: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str, name: str = "rate limit") -> Budget:
+        try:
+            weight_text, seconds_text = text.split("/")
+            budget = cls(int(weight_text), float(seconds_text))
+        except ValueError:
+            raise ConfigError(
+                f"{name}={text!r} is not weight/seconds; write it like 6000/60"
+            ) from None
+        if budget.weight <= 0 or not 0 < budget.seconds < math.inf:
+            raise ConfigError(f"{name}={text!r} must be positive, like 6000/60")
+        return budget
+
+
+def url_var(exchange: str, market: str) -> str:
+    return "_".join(p for p in (exchange, market, "URL") if p).upper()
+
+
+def budget_var(exchange: str, group: str) -> str:
+    return f"{exchange}_{group}_RATE_LIMIT".upper()
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://localhost:6379/0"
+    data_dir: Path = Path("./data")
+    #: base URL per (exchange, market), e.g. ("binance", "spot") -> "https://api.binance.com"
+    urls: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: budget per (exchange, endpoint group)
+    budgets: Mapping[tuple[str, str], Budget] = field(default_factory=dict)
+    page_concurrency: int = 8
+    page_attempts: int = 5
+    shard_attempts: int = 6
+    http_timeout_s: float = 30.0
+    lock_ttl_s: float = 60.0
+    visibility_timeout_s: float = 6 * 3600.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        urls, budgets = {}, {}
+        for name, adapter in ADAPTERS.items():
+            for market, default in adapter.base_urls.items():
+                urls[(name, market)] = env.get(url_var(name, market), default).rstrip("/")
+            for group, default in adapter.rate_limits.items():
+                var = budget_var(name, group)
+                budgets[(name, group)] = Budget.parse(env.get(var, default), var)
+        return cls(
+            redis_url=env.get("REDIS_URL", cls.redis_url),
+            data_dir=Path(env.get("DATA_DIR", str(cls.data_dir))),
+            urls=urls,
+            budgets=budgets,
+            page_concurrency=_int(env, "SHARDFETCH_PAGE_CONCURRENCY", cls.page_concurrency),
+            page_attempts=_int(env, "SHARDFETCH_PAGE_ATTEMPTS", cls.page_attempts),
+            shard_attempts=_int(env, "SHARDFETCH_SHARD_ATTEMPTS", cls.shard_attempts),
+            http_timeout_s=_float(env, "SHARDFETCH_HTTP_TIMEOUT_S", cls.http_timeout_s),
+            lock_ttl_s=_float(env, "SHARDFETCH_LOCK_TTL_S", cls.lock_ttl_s),
+            visibility_timeout_s=_float(
+                env, "SHARDFETCH_VISIBILITY_TIMEOUT_S", cls.visibility_timeout_s
+            ),
+        )
+
+    def adapter(self, exchange: str):  # -> Adapter (kept untyped to avoid an import cycle)
+        cls = ADAPTERS[exchange]
+        return cls({m: u for (x, m), u in self.urls.items() if x == exchange})
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return int(_float(env, name, default))
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        raise ConfigError(f"{name}={env[name]!r} is not a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value
