@@ -11,15 +11,13 @@ from typing import Any
 
 import click
 import redis
-from rich.console import Console
 
+from producer.terminal import make_console
 from storage.errors import InputError, ShardfetchError
 from storage.ledger import Ledger
 from storage.shards import DTYPES, clean_symbol
 from workers.exchanges import ADAPTERS
 from workers.settings import Settings
-
-err = Console(stderr=True)
 
 
 def expected_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,4 +146,4 @@ def status(as_json: bool, exchange: str | None, symbol: str | None, dtype: str |
     if as_json:
         click.echo(json.dumps(rep.as_dict(), indent=2))
     else:
-        render(rep, Console())
+        render(rep, make_console())

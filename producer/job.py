@@ -6,12 +6,12 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.console import Console
 from rich.table import Table
 
 from producer.enqueue import enqueue
-from producer.listing import first_data
+from producer.listing import FirstDataCache, first_data
 from producer.plan import Plan, Window, plan, window_from
+from producer.terminal import make_console
 from producer.wait import wait
 from storage.errors import InputError
 from storage.ledger import Ledger
@@ -20,7 +20,7 @@ from workers.exchanges import ADAPTERS
 from workers.runtime import Runtime
 from workers.settings import Settings
 
-out = Console()
+out = make_console()
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,20 @@ class Job:
         return ADAPTERS[self.exchange].markets[dtype]
 
 
+async def _first_data(job: Job, rt: Runtime, symbol: str, dtype: str) -> datetime | None:
+    cache = FirstDataCache(rt.redis)
+    where = (job.exchange, job.market(dtype), dtype, symbol)
+    first = cache.get(*where)
+    if first is None:
+        first = await first_data(rt.http, rt.adapter(job.exchange), *where[1:])
+        if first is not None:
+            cache.put(*where, first)
+    return first
+
+
 async def _plans(job: Job, rt: Runtime) -> list[Plan]:
-    adapter = rt.adapter(job.exchange)
     pairs = [(symbol, dtype) for symbol in job.symbols for dtype in job.dtypes]
-    firsts = await asyncio.gather(
-        *(first_data(rt.http, adapter, job.market(d), d, s) for s, d in pairs)
-    )
+    firsts = await asyncio.gather(*(_first_data(job, rt, s, d) for s, d in pairs))
     return [
         plan(
             exchange=job.exchange,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import redis
+
 from storage.errors import InputError, PermanentError, ShardfetchError, TransientError
 from workers.exchanges.base import Adapter
 from workers.fetch import backoff_s
@@ -39,3 +41,27 @@ async def first_data(
                 ) from None
             await asyncio.sleep(backoff_s(attempt))
     raise AssertionError("unreachable")
+
+
+FIRST_DATA = "shardfetch:first_data:"  # + exchange:market:dtype:symbol -> first ms with data
+
+
+class FirstDataCache:
+    """Remembers each symbol's first data time in Redis, so a re-run asks the exchange nothing.
+
+    Only found times are kept: a symbol without data yet may list later.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    @staticmethod
+    def _key(exchange: str, market: str, dtype: str, symbol: str) -> str:
+        return f"{FIRST_DATA}{exchange}:{market}:{dtype}:{symbol}"
+
+    def get(self, exchange: str, market: str, dtype: str, symbol: str) -> datetime | None:
+        raw = self.client.get(self._key(exchange, market, dtype, symbol))
+        return None if raw is None else datetime.fromtimestamp(int(raw) / 1000, UTC)
+
+    def put(self, exchange: str, market: str, dtype: str, symbol: str, first: datetime) -> None:
+        self.client.set(self._key(exchange, market, dtype, symbol), int(first.timestamp() * 1000))

@@ -45,6 +45,6 @@ producer enqueue --symbol BTCUSDT --years 2 --wait
 producer status
 echo
 echo "stored under ${DATA_DIR}:"
-find "$DATA_DIR" -maxdepth 5 -mindepth 5 -type d | sed "s|^$DATA_DIR/|  |" | sort
-echo "  $(find "$DATA_DIR" -name '*.parquet' | wc -l) files, $(du -sh "$DATA_DIR" | cut -f1)"
+find "$DATA_DIR" -name '*.parquet' -printf '%h\n' | sort | uniq -c | sed "s|$DATA_DIR/||"
+echo "  $(find "$DATA_DIR" -name '*.parquet' | wc -l) files, $(du -sh "$DATA_DIR" | cut -f1) in all"
 echo "demo finished in $(( $(date +%s) - start )) s"

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from storage.errors import RateLimited, TransientError
 from storage.shards import Shard
-from workers.exchanges.base import Adapter, PageRequest
+from workers.exchanges.base import Adapter, Page, PageRequest
 from workers.http import Http
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def backoff_s(attempt: int, *, base_s: float = 0.5, cap_s: float = 30.0) -> floa
 
 async def fetch_page(
     http: Http, adapter: Adapter, request: PageRequest, shard: Shard, attempts: int
-):
+) -> Page:
     """One page, parsed; transient faults are retried up to `attempts` times in all."""
     for attempt in range(attempts):
         try:

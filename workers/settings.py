@@ -10,6 +10,7 @@ from pathlib import Path
 
 from storage.errors import ConfigError
 from workers.exchanges import ADAPTERS
+from workers.exchanges.base import Adapter
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Settings:
             ),
         )
 
-    def adapter(self, exchange: str):  # -> Adapter (kept untyped to avoid an import cycle)
+    def adapter(self, exchange: str) -> Adapter:
         cls = ADAPTERS[exchange]
         return cls({m: u for (x, m), u in self.urls.items() if x == exchange})
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.integration.harness import RedisServer, Simulator, Worker
+from bench.cluster import RedisServer, Simulator, Worker
 
 pytestmark = pytest.mark.integration
 

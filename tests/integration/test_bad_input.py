@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.cluster import free_port, run_producer
 from storage.ledger import PLANNED, QUEUED
-from tests.integration.harness import free_port, run_producer
 
 CASES = {
     "unknown symbol": (

@@ -1,4 +1,4 @@
-"""Real processes for integration tests: redis-server, exchange-sim and celery workers.
+"""Real processes on loopback for benchmarks and integration tests: redis, simulator, celery.
 
 Everything listens on 127.0.0.1 on free ports, and every wait has a deadline.
 """
