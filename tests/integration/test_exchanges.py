@@ -169,3 +169,21 @@ def test_plan_shows_what_rest_cannot_serve(make_cluster):
     served = [m for m in months if m.value // 10**6 >= reach_ms]
     assert served and all(m.strftime("%Y-%m") in dry.stdout for m in served[:1])
     assert not cluster.redis.smembers(PLANNED)
+
+
+def test_mixed_job_on_four_queues_runs_concurrently(tmp_path, redis_url):
+    from bench.cluster import Simulator
+    from bench.mixed import EXCHANGES, run_job
+
+    sim = Simulator(tmp_path, name="mixed-sim")
+    try:
+        finishes, outputs = run_job(tmp_path, redis_url, sim, days=1, timeout_s=180)
+    finally:
+        sim.stop()
+    assert [f.exchange for f in finishes] == list(EXCHANGES)
+    for f in finishes:
+        assert f.shards > 0 and f.failed == 0 and f.requests > 0, f
+    # every exchange's worker took its own queue's shards, and all were under way together
+    logs = {x: (tmp_path / f"worker-{x}-w.log").read_text() for x in EXCHANGES}
+    assert all("] received" in log and "succeeded" in log for log in logs.values())
+    assert "skipping 1 bybit aggtrades" in " ".join(outputs[EXCHANGES.index("bybit")].split())
