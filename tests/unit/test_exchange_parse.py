@@ -223,3 +223,16 @@ def test_bybit_errors_inside_http_200_and_403_ban(bybit, fixture_bytes):
 def test_bybit_trades_are_beyond_rest(bybit):
     reach = bybit.rest_reach("aggtrades", None, 1_760_000_000_000)
     assert reach.since_ms == 1_760_000_000_000 and "archive" in reach.why
+
+
+def test_mexc_trade_history_is_beyond_rest(mexc):
+    reach = mexc.rest_reach("aggtrades", None, 1_760_000_000_000)
+    assert reach.since_ms == 1_760_000_000_000 and "download page" in reach.why
+    assert mexc.rest_reach("klines", "1m", 1_760_000_000_000) is None
+
+
+def test_bybit_kline_pages_stay_within_the_documented_200(bybit):
+    shard = Shard("bybit", "spot", "klines", "BTCUSDT", "2024-01", "1m")
+    requests = bybit.requests(shard, shard.end_ms)
+    assert len(requests) == -(-31 * 1440 // 200)
+    assert all(dict(r.params)["limit"] == "200" for r in requests)

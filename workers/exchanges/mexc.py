@@ -1,7 +1,8 @@
 """MEXC spot v3 (klines, aggTrades) and contract (funding history) over REST.
 
 Quirks kept here: `60m`/`1W` interval names and a 500-candle page; aggTrades without ids
-(paged by time only, ids synthesised); funding paged by page number, newest first, with
+(paged by time only, ids synthesised; REST keeps only recent hours, so the plan skips
+history); funding paged by page number, newest first, with
 errors inside HTTP 200 bodies (`"success":false`).
 """
 
@@ -94,7 +95,16 @@ class Mexc:
 
     # -- planning -----------------------------------------------------------------------
     def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        return None  # how far back aggTrades go is undocumented; klines and funding go to listing
+        # The docs say nothing on depth; users report aggTrades windows more than a few hours
+        # back come back empty (mexcdevelop/mexc-api-sdk#34, 2023, still open), and MEXC
+        # points to its market-data download page for history.
+        if dtype == "aggtrades":
+            return RestReach(
+                now_ms,
+                "MEXC's aggTrades answers only for the last few hours (history is on MEXC's "
+                "market-data download page)",
+            )
+        return None
 
     def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
         start = shard.start_ms
