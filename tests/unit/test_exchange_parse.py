@@ -197,7 +197,9 @@ def test_bybit_klines_arrive_newest_first_and_are_stored_oldest_first(bybit, fix
 
 def test_bybit_funding_history(bybit, fixture_bytes):
     shard = Shard("bybit", "linear", "funding", "BTCUSDT", "2022-12")
-    request = bybit.requests(shard, shard.end_ms)[0]
+    requests = bybit.requests(shard, shard.end_ms)
+    assert len(requests) == 4, "8-day windows never hold more than the page cap of 200"
+    request = requests[3]  # 2022-12-25 .. 2023-01-01, where the doc's row falls
     assert request.descending and dict(request.params)["limit"] == "200"
     page = bybit.parse(fixture_bytes("bybit", "bybit_funding_history.json"), request, shard)
     (row,) = page.batch.to_pylist()

@@ -41,6 +41,7 @@ INTERVALS = {
 # either, and a larger limit that were cut silently would lose candles.
 KLINE_PAGE = 200
 FUNDING_PAGE = 200
+FUNDING_WINDOW_MS = 8 * 24 * 3_600_000
 BAN_S = 600.0  # "wait at least 10 minutes" after an HTTP 403
 RATE_CODES = {10006, 10018}  # too many visits (per UID / per IP)
 TRANSIENT_CODES = {10000, 10016}  # server timeout, server error
@@ -99,7 +100,12 @@ class Bybit:
                 for t in range(start, until_ms, step)
             ]
         if shard.dtype == "funding":
-            return [self._funding_request(shard, start, until_ms)]
+            # Windows of 8 days hold at most 192 hourly fundings, under the page cap of 200,
+            # so no answer depends on which end of a larger window Bybit would cut.
+            return [
+                self._funding_request(shard, t, min(t + FUNDING_WINDOW_MS, until_ms))
+                for t in range(start, until_ms, FUNDING_WINDOW_MS)
+            ]
         raise PermanentError("bybit: trade history is not served over REST (see rest_reach)")
 
     def _funding_request(self, shard: Shard, start_ms: int, until_ms: int) -> PageRequest:
@@ -164,8 +170,9 @@ class Bybit:
         oldest_ms = pc.min(pc.cast(times, pa.int64())).as_py()
         batch = col.window_filter(batch, "funding_time", shard.start_ms, request.until_ms)
         nxt = None
-        if len(rows) >= FUNDING_PAGE and oldest_ms > shard.start_ms:
-            nxt = self._funding_request(shard, shard.start_ms, oldest_ms)
+        window_start = int(dict(request.params)["startTime"])
+        if len(rows) >= FUNDING_PAGE and oldest_ms > window_start:
+            nxt = self._funding_request(shard, window_start, oldest_ms)
         return Page(batch, nxt)
 
     def parse_listing(self, body: bytes, dtype: str) -> int | None:

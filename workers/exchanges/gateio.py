@@ -21,7 +21,14 @@ from storage.errors import InputError, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.exchanges import columns as col
-from workers.exchanges.base import Page, PageRequest, RestReach, check_http, load_json
+from workers.exchanges.base import (
+    Page,
+    PageRequest,
+    RestReach,
+    check_http,
+    load_json,
+    retry_after_s,
+)
 from workers.exchanges.columns import DAY_MS, HOUR_MS, INTERVAL_MS
 
 #: the dataset's interval -> Gate's name (7d opens on Gate's weekly grid, 30d on months)
@@ -278,7 +285,7 @@ class GateIo:
         if status == 429 or label == "TOO_MANY_REQUESTS":
             raise RateLimited(
                 f"gateio: {message or 'too many requests'} (HTTP {status})",
-                retry_after_s=_reset_s(headers),
+                retry_after_s=retry_after_s(headers, _reset_s(headers)),
                 status=status,
             )
         generic = check_http(status, headers, body)
