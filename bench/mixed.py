@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -58,13 +59,28 @@ def job_args(exchange: str, days: int) -> list[str]:
     ]
 
 
+_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): ")
+
+
+def busy_s(log: str) -> float:
+    """Seconds from a worker's first task received to its last task finished (its log)."""
+    stamps = [
+        datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
+        for line in log.splitlines()
+        if ("] received" in line or " succeeded in " in line) and (m := _STAMP.match(line))
+    ]
+    return (max(stamps) - min(stamps)).total_seconds() if stamps else 0.0
+
+
 @dataclass
 class Finish:
     exchange: str
     shards: int
     failed: int
-    seconds: float
+    seconds: float  # from the start of the run (the producers included) to its last shard
     requests: int
+    queued_s: float  # when every producer had returned
+    busy_s: float  # the exchange's worker: first task received to last task finished
 
 
 def run_job(workdir: Path, redis_url: str, sim: Simulator, days: int, timeout_s: float):
@@ -92,6 +108,7 @@ def run_job(workdir: Path, redis_url: str, sim: Simulator, days: int, timeout_s:
             for x in EXCHANGES
         ]
         outputs = [p.communicate(timeout=120)[0] for p in producers]
+        queued_s = time.monotonic() - started
         for p, out in zip(producers, outputs, strict=True):
             if p.returncode != 0:
                 raise RuntimeError(out)
@@ -118,8 +135,10 @@ def run_job(workdir: Path, redis_url: str, sim: Simulator, days: int, timeout_s:
                 len(pending[x] & failed),
                 finished[x],
                 sum(n for path, n in stats.items() if path.startswith(PATH_PREFIXES[x])),
+                queued_s,
+                busy_s(worker.output()),
             )
-            for x in EXCHANGES
+            for x, worker in zip(EXCHANGES, workers, strict=True)
         ], outputs
     finally:
         for worker in workers:
@@ -138,11 +157,15 @@ def main() -> None:
     server = RedisServer(work)
     slow_ms = args.latency_ms * args.factor
     runs = [
+        ("warm-up", []),  # first imports and caches; not printed
         (f"all {args.latency_ms:g} ms", []),
         (f"{args.slow} {slow_ms:g} ms", ["--venue-latency", f"{args.slow}={slow_ms:g}"]),
     ]
     print(f"BTCUSDT klines+trades+funding, last {args.days} days' periods, one worker per queue")
-    print(f"{'run':<18} {'exchange':<8} {'shards':>6} {'failed':>6} {'requests':>8} {'seconds':>8}")
+    print(
+        f"{'run':<18} {'exchange':<8} {'shards':>6} {'failed':>6} {'requests':>8} "
+        f"{'queued s':>8} {'done s':>8} {'busy s':>7}"
+    )
     try:
         for label, extra in runs:
             sim = Simulator(work, "--latency-ms", str(args.latency_ms), *extra, name="sim")
@@ -150,10 +173,10 @@ def main() -> None:
                 finishes, _ = run_job(work, server.url, sim, args.days, timeout_s=600)
             finally:
                 sim.stop()
-            for f in finishes:
+            for f in finishes if label != "warm-up" else []:
                 print(
                     f"{label:<18} {f.exchange:<8} {f.shards:>6} {f.failed:>6} "
-                    f"{f.requests:>8} {f.seconds:>8.2f}"
+                    f"{f.requests:>8} {f.queued_s:>8.2f} {f.seconds:>8.2f} {f.busy_s:>7.2f}"
                 )
             shutil.rmtree(work / "data", ignore_errors=True)
     finally:
