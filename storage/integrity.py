@@ -158,6 +158,6 @@ def check_ledger(
         out.append(Finding("ledger_without_file", key, detail, True))
     for key in sorted(set(failed) - set(files)):
         out.append(Finding("failed", key, f"download failed: {failed[key]}", True))
-    for key in sorted(set(planned) - set(files) - set(failed)):
+    for key in sorted(set(planned) - set(files) - set(failed) - set(indexed)):
         out.append(Finding("missing", key, "not stored yet (queued, running or not run)", False))
     return out
