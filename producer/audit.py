@@ -15,7 +15,7 @@ from rich.table import Table
 from storage.errors import ShardfetchError
 from storage.files import describe, shard_files
 from storage.gaps import from_metadata
-from storage.integrity import Finding, check_id_continuity, check_ledger, check_rows
+from storage.integrity import CHECKED, Finding, check_id_continuity, check_ledger, check_rows
 from storage.ledger import Ledger
 from storage.schemas import SORT_KEY
 from storage.shards import Shard
@@ -54,7 +54,7 @@ def audit(data_dir: Path, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audi
             stored = describe(path)
             if not keep(stored.shard):
                 continue
-            table = pq.read_table(path)
+            table = pq.read_table(path, columns=list(CHECKED[stored.shard.dtype]))
         except (OSError, ValueError, ShardfetchError, pa.ArrowException) as exc:
             rep.findings.append(Finding("unreadable", str(path), f"cannot read: {exc}", True))
             continue

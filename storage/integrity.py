@@ -19,8 +19,17 @@ from storage.gaps import Gap, edge_gaps, inner_gaps, step
 from storage.schemas import SORT_KEY, TIME_COLUMN
 from storage.shards import Shard
 
+VOLUMES_KLINES = ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")
+
+#: the columns the checks read, so a trade day is not loaded whole just to be verified
+CHECKED = {
+    "klines": ("open_time", "open", "high", "low", "close", *VOLUMES_KLINES),
+    "aggtrades": ("agg_id", "time", "price", "qty"),
+    "funding": ("funding_time",),
+}
+
 VOLUMES = {
-    "klines": ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote"),
+    "klines": VOLUMES_KLINES,
     "aggtrades": ("qty",),
     "funding": (),
 }
