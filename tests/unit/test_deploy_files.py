@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from workers.exchanges import ADAPTERS
+from workers.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +112,9 @@ def test_procfile_starts_redis_a_worker_per_exchange_and_flower_on_configurable_
     assert "--port=${FLOWER_PORT:-5555}" in procs["flower"]
     for name in ADAPTERS:
         assert f"-Q {name}" in procs[f"worker_{name}"]
+
+
+def test_an_empty_url_variable_means_the_default_so_compose_can_pass_it_through() -> None:
+    settings = Settings.from_env({"BINANCE_SPOT_URL": "", "BINANCE_USDM_URL": "http://sim:9001"})
+    assert settings.urls[("binance", "spot")] == ADAPTERS["binance"].base_urls["spot"]
+    assert settings.urls[("binance", "usdm")] == "http://sim:9001"
