@@ -33,7 +33,7 @@ LEGEND = {
     "failed": "failed",
     "missing": "planned, not stored",
 }
-ROW_H, LABEL_W, PAD, AXIS_H, LEGEND_H = 18, 300, 10, 34, 30
+ROW_H, LABEL_W, PAD, AXIS_H, LEGEND_H = 20, 330, 10, 40, 30
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def strips(ledger: Ledger, data_dir: Path, keep: Callable[[Shard], bool]) -> lis
 
 def draw(rows: Sequence[Strip], out: Path, title: str = "shardfetch coverage") -> Counter:
     """Write the PNG and return how many cells of each state it shows."""
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=13)
     first = min((c.first for r in rows for c in r.cells), default=date.today())
     last = max((c.last for r in rows for c in r.cells), default=date.today())
     days = (last - first).days + 1
@@ -90,13 +90,13 @@ def draw(rows: Sequence[Strip], out: Path, title: str = "shardfetch coverage") -
     height = AXIS_H + len(rows) * ROW_H + LEGEND_H + 2 * PAD + 16
     image = Image.new("RGB", (width, height), "white")
     pen = ImageDraw.Draw(image)
-    pen.text((PAD, PAD), title, fill="black", font=font)
+    pen.text((PAD, PAD), title, fill="black", font=ImageFont.load_default(size=15))
     x0, y0 = LABEL_W + PAD, PAD + AXIS_H
     _axis(pen, font, first, last, x0, y0, px)
     counts: Counter = Counter()
     for i, row in enumerate(rows):
         top = y0 + i * ROW_H
-        pen.text((PAD, top + 3), row.label, fill="black", font=font)
+        pen.text((PAD, top + 2), row.label, fill="black", font=font)
         for cell in row.cells:
             left = x0 + (cell.first - first).days * px
             right = x0 + ((cell.last - first).days + 1) * px - 1
@@ -116,9 +116,9 @@ def _axis(pen, font, first: date, last: date, x0: int, y0: int, px: int) -> None
         major = month.month == 1 or month == first.replace(day=1)
         pen.line([x, y0 - (10 if major else 5), x, y0 - 1], fill="black" if major else "grey")
         if major:
-            pen.text((x + 2, y0 - 24), f"{month.year}", fill="black", font=font)
+            pen.text((x + 2, y0 - 30), f"{month.year}", fill="black", font=font)
         elif px * 28 >= 26:
-            pen.text((x + 2, y0 - 14), month.strftime("%b"), fill="grey", font=font)
+            pen.text((x + 2, y0 - 16), month.strftime("%b"), fill="grey", font=font)
         month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
