@@ -83,3 +83,37 @@ def test_rest_reach_is_pure_and_explained(name: str, dtype: str) -> None:
 def test_base_url_variables_are_the_documented_names(exchange, market, var) -> None:
     assert market in ADAPTERS[exchange].base_urls
     assert url_var(exchange, market) == var
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_adapter_says_whether_its_trade_ids_count_up(name: str) -> None:
+    assert ADAPTERS[name].trade_ids in ("contiguous", "sparse", "none")
+
+
+@pytest.mark.parametrize(("trade_ids", "gaps"), [("contiguous", [[11, 20]]), ("sparse", [])])
+def test_id_gaps_are_tracked_only_for_contiguous_ids(tmp_path, trade_ids, gaps) -> None:
+    import json
+
+    import pyarrow as pa
+
+    from storage.integrity import check_rows
+    from storage.parquet import ShardWriter, file_metadata
+    from storage.schemas import SCHEMAS
+
+    shard = Shard("gateio", "spot", "aggtrades", "BTCUSDT", "2024-01-15")
+    ids = [10, 20, 21]
+    rows = [
+        {"agg_id": i, "price": 1.0, "qty": 1.0, "first_id": i, "last_id": i,
+         "time": shard.start_ms + i, "is_buyer_maker": False}
+        for i in ids
+    ]  # fmt: skip
+    batch = pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["aggtrades"])
+    with ShardWriter(tmp_path, shard, {"complete": "true", "trade_ids": trade_ids}) as writer:
+        writer.write(batch)
+        stored = writer.commit()
+    assert json.loads(file_metadata(stored.path)["source_gaps"]) == gaps
+    found = check_rows(
+        shard, pa.Table.from_batches([batch]), complete=True, source_gaps=set(),
+        trade_ids=trade_ids,
+    )  # fmt: skip
+    assert [f.kind for f in found if f.kind == "gap"] == (["gap"] if gaps else [])

@@ -57,6 +57,9 @@ class Adapter(Protocol):
     #: data type -> market it is fetched from by default
     markets: ClassVar[dict[str, str]]
     intervals: ClassVar[tuple[str, ...]]
+    #: "contiguous" (one id after another per market, so a skipped id is a gap), "sparse"
+    #: (ids shared across markets) or "none" (no ids: agg_id is synthesised)
+    trade_ids: ClassVar[str]
 
     def __init__(self, urls: Mapping[str, str]) -> None: ...
 

@@ -94,6 +94,7 @@ class Binance:
     }
     markets: ClassVar[dict[str, str]] = {"klines": "spot", "aggtrades": "spot", "funding": "usdm"}
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVAL_MS)
+    trade_ids: ClassVar[str] = "contiguous"
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)

@@ -61,6 +61,7 @@ class Bybit:
         "funding": "linear",
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
+    trade_ids: ClassVar[str] = "sparse"  # archive trade ids are UUID-like, not counters
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]

@@ -93,6 +93,7 @@ class GateIo:
         "funding": "futures",
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
+    trade_ids: ClassVar[str] = "sparse"  # one id sequence for every pair: gaps are normal
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]

@@ -80,6 +80,7 @@ class Mexc:
         "funding": "contract",
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(SPOT_INTERVALS)
+    trade_ids: ClassVar[str] = "none"  # aggTrades ids are null; agg_id is made from the time
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
