@@ -3,6 +3,7 @@ serving each exchange's own formats, every stored row compared with the ground t
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -112,6 +113,9 @@ def test_exchange_stores_ground_truth_from_its_own_queue(make_cluster, exchange)
         assert trades.key.encode() not in cluster.redis.smembers(PLANNED)
     else:
         _check_trades(cluster, trades)
+    verify = run_producer(cluster.env, "verify", "--exchange", exchange, "--json")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert json.loads(verify.stdout)["problems"] == 0
     stats = cluster.sim.stats()
     assert stats["rejected_429"] == 0
     assert not any(p.startswith("/api/v3") or p.startswith("/fapi") for p in stats["requests"])
