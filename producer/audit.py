@@ -14,7 +14,7 @@ from rich.table import Table
 
 from storage.errors import ShardfetchError
 from storage.files import describe, shard_files
-from storage.gaps import from_metadata
+from storage.gaps import CONTIGUOUS_IDS, from_metadata
 from storage.integrity import CHECKED, Finding, check_id_continuity, check_ledger, check_rows
 from storage.ledger import Ledger
 from storage.schemas import SORT_KEY
@@ -62,8 +62,11 @@ def audit(data_dir: Path, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audi
         rep.rows += stored.rows
         footers[stored.shard.key] = stored.rows
         gaps = from_metadata(stored.metadata.get("source_gaps"))
-        rep.findings += check_rows(stored.shard, table, complete=stored.complete, source_gaps=gaps)
-        if stored.shard.dtype == "aggtrades" and table.num_rows:
+        trade_ids = stored.metadata.get("trade_ids", CONTIGUOUS_IDS)
+        rep.findings += check_rows(
+            stored.shard, table, complete=stored.complete, source_gaps=gaps, trade_ids=trade_ids
+        )
+        if stored.shard.dtype == "aggtrades" and table.num_rows and trade_ids == CONTIGUOUS_IDS:
             ids = table.column(SORT_KEY["aggtrades"])
             runs.append((stored.shard, ids[0].as_py(), ids[-1].as_py()))
     runs.sort(key=lambda r: (r[0].exchange, r[0].market, r[0].symbol, r[0].period))

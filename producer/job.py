@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.table import Table
 
 from producer.enqueue import enqueue
 from producer.listing import FirstDataCache, first_data
-from producer.plan import Plan, Window, plan, window_from
+from producer.plan import Plan, Window, plan, split_by_reach, window_from
 from producer.terminal import make_console
 from producer.wait import wait
 from storage.errors import InputError
 from storage.ledger import Ledger
 from storage.shards import DTYPES, Shard
 from workers.exchanges import ADAPTERS
+from workers.exchanges.base import RestReach
 from workers.runtime import Runtime
 from workers.settings import Settings
 
@@ -117,7 +118,8 @@ def run_enqueue(
 ) -> int:
     """Returns the process exit code: 0 when everything asked for is (or was sent to be) done."""
     plans = make_plans(job, settings)
-    shards = [s for p in plans for s in p.shards]
+    adapter = settings.adapter(job.exchange)
+    shards: list[Shard] = []
     for p, (symbol, dtype) in zip(
         plans, [(s, d) for s in job.symbols for d in job.dtypes], strict=True
     ):
@@ -126,6 +128,11 @@ def run_enqueue(
                 f"[yellow]note[/yellow]: {job.exchange} has no {dtype} for {symbol} in "
                 "this window (before its listing?); nothing to fetch"
             )
+        reach = adapter.rest_reach(dtype, job.interval if dtype == "klines" else None, _ms(job.now))
+        served, beyond = split_by_reach(p.shards, None if reach is None else reach.since_ms)
+        if beyond:
+            out.print(unreachable_warning(job.exchange, beyond, reach))
+        shards.extend(served)
     if dry_run:
         print_plan(job, shards, ledger, settings)
         return 0
@@ -196,6 +203,19 @@ def print_plan(job: Job, shards: list[Shard], ledger: Ledger, settings: Settings
             f"{cursor}{seconds:,.0f} s",
         )
     out.print(table)
+
+
+def unreachable_warning(exchange: str, beyond: tuple[Shard, ...], reach: RestReach) -> str:
+    """One line naming the shards skipped because the exchange's REST API cannot serve them."""
+    first = beyond[0]
+    what = f"{first.dtype} {first.interval}" if first.interval else first.dtype
+    since = datetime.fromtimestamp(reach.since_ms / 1000, UTC)
+    span = first.period if len(beyond) == 1 else f"{first.period} .. {beyond[-1].period}"
+    return (
+        f"[yellow]warning[/yellow]: skipping {len(beyond)} {exchange} {what} {first.symbol} "
+        f"shard(s) {span}: they start before {since:%Y-%m-%d %H:%M} UTC and {reach.why}; "
+        "nothing was queued for them"
+    )
 
 
 def _ms(moment: datetime) -> int:

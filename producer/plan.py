@@ -108,3 +108,13 @@ def plan(
 
 def is_partial(shard: Shard, now: datetime) -> bool:
     return shard.end > now
+
+
+def split_by_reach(
+    shards: tuple[Shard, ...], since_ms: int | None
+) -> tuple[tuple[Shard, ...], tuple[Shard, ...]]:
+    """(shards REST can serve, shards that start before `since_ms`, which it cannot)."""
+    if since_ms is None:
+        return shards, ()
+    served = tuple(s for s in shards if s.start_ms >= since_ms)
+    return served, tuple(s for s in shards if s.start_ms < since_ms)

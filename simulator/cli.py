@@ -25,10 +25,21 @@ def _budget(text: str) -> tuple[int, int]:
     return spec.limit, spec.seconds
 
 
+def _venue_latency(text: str) -> tuple[str, float]:
+    name, _, ms = text.partition("=")
+    try:
+        return name.strip(), float(ms)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected VENUE=MS such as bybit=200, not {text!r}"
+        ) from None
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="exchange-sim",
-        description="Serve Binance's public spot and USD-M REST API over deterministic data.",
+        description="Serve the public market-data REST APIs of Binance, MEXC, Gate.io and Bybit "
+        "over deterministic data (MEXC spot under /mexc).",
     )
     parser.add_argument("--port", type=int, required=True, help="TCP port; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -53,6 +64,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="delay added to every API response"
+    )
+    parser.add_argument(
+        "--venue-latency",
+        type=_venue_latency,
+        action="append",
+        default=[],
+        metavar="VENUE=MS",
+        help="delay for one venue's responses instead of --latency-ms (repeatable), e.g. bybit=200",
+    )
+    parser.add_argument(
+        "--bybit-ban-s",
+        type=float,
+        default=600.0,
+        help="how long Bybit refuses an IP after a breach (default %(default)s)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
@@ -98,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         usdm_weight=args.usdm_weight,
         usdm_funding=args.usdm_funding,
         latency_ms=args.latency_ms,
+        venue_latency_ms=dict(args.venue_latency),
+        bybit_ban_s=args.bybit_ban_s,
     )
     asyncio.run(serve(config, args.host, args.port, args.verbose))
     return 0

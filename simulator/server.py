@@ -5,11 +5,12 @@ import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
+from multidict import MultiDict
 
-from simulator import binance
+from simulator import binance, bybit, gateio, mexc
 from simulator.limits import BudgetSpec, Limits, retry_after_header
 from simulator.trades import DEFAULT_TRADES_PER_DAY
 from simulator.venue import ApiError, Context, Endpoint, Venue
@@ -31,6 +32,9 @@ class SimConfig:
     usdm_weight: tuple[int, int] = (2400, 60)
     usdm_funding: tuple[int, int] = (500, 300)
     latency_ms: float = 0.0
+    #: per venue name, replaces latency_ms (e.g. {"bybit": 200.0} for a slow exchange)
+    venue_latency_ms: Mapping[str, float] = field(default_factory=dict)
+    bybit_ban_s: float = bybit.BAN_S
 
 
 def _dumps(value: object) -> bytes:
@@ -48,18 +52,25 @@ class Simulation:
                 BudgetSpec(*config.usdm_weight),
                 BudgetSpec(*config.usdm_funding),
             ),
+            mexc.venue(),
+            gateio.venue(),
+            bybit.venue(ban_s=config.bybit_ban_s),
         )
         self.budgets: dict[str, BudgetSpec] = {}
         for venue in self.venues:
             self.budgets.update(venue.budgets)
         self.limits = Limits(self.budgets)
         self.requests: Counter[str] = Counter()
-        self.rejected_429 = 0
+        self.rejected_429 = 0  # every refusal for being over budget, whatever its status
+        self.rejected: Counter[str] = Counter()  # the same, per venue
+        self._banned_until: dict[tuple[str, str], float] = {}
 
     def reset(self) -> None:
         self.limits.reset()
         self.requests.clear()
         self.rejected_429 = 0
+        self.rejected.clear()
+        self._banned_until.clear()
 
     def stats(self) -> dict[str, object]:
         return {
@@ -69,16 +80,18 @@ class Simulation:
             "peak_window_weight": self.limits.peaks(),
             "budgets": {name: [s.limit, s.seconds] for name, s in self.budgets.items()},
             "rejected_429": self.rejected_429,
+            "rejected": dict(self.rejected),
             "config": {
                 "seed": self.config.seed,
                 "trades_per_day": self.config.trades_per_day,
                 "latency_ms": self.config.latency_ms,
+                "venue_latency_ms": dict(self.config.venue_latency_ms),
             },
         }
 
     def route(self, venue: Venue, endpoint: Endpoint) -> Handler:
         """The aiohttp handler: count, charge the budget (429 if over), run, add usage header."""
-        latency_s = self.config.latency_ms / 1000
+        latency_s = self.config.venue_latency_ms.get(venue.name, self.config.latency_ms) / 1000
 
         async def handle(request: web.Request) -> web.Response:
             self.requests[endpoint.path] += 1
@@ -86,18 +99,26 @@ class Simulation:
                 await asyncio.sleep(latency_s)
             ip = request.remote or "unknown"
             query = request.query
+            if request.match_info:
+                query = MultiDict(query)
+                query.extend(request.match_info)
             now_s = time.monotonic()
             budget = self.limits.budget(ip, endpoint.budget)
             usage = self.limits.budget(ip, endpoint.usage_budget)
-            wait_s = budget.spend(endpoint.weight(query), now_s)
+            banned_s = self._banned_until.get((ip, venue.name), 0.0) - now_s
+            wait_s = banned_s if banned_s > 0 else budget.spend(endpoint.weight(query), now_s)
             if wait_s > 0:
                 self.rejected_429 += 1
+                self.rejected[venue.name] += 1
+                if venue.ban_s > 0 and banned_s <= 0:
+                    self._banned_until[(ip, venue.name)] = now_s + venue.ban_s
+                    wait_s = venue.ban_s
                 headers = {
                     venue.usage_header: str(usage.used(now_s)),
                     "Retry-After": retry_after_header(wait_s),
                 }
                 body = _dumps(dict(venue.too_many_requests(ip, budget.spec)))
-                return _response(429, body, headers)
+                return _response(venue.limit_status, body, headers)
             ctx = Context(
                 seed=self.config.seed,
                 trades_per_day=self.config.trades_per_day,

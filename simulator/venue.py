@@ -46,10 +46,17 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Venue:
-    """An exchange as the server mounts it."""
+    """An exchange as the server mounts it.
+
+    A request over budget is answered with `limit_status` (429 for most, 403 for Bybit);
+    with `ban_s` > 0 the venue then refuses that IP for `ban_s` seconds (Bybit's ban).
+    Path parameters (`/kline/{symbol}`) reach handlers as query parameters.
+    """
 
     name: str
     endpoints: tuple[Endpoint, ...]
     budgets: Mapping[str, BudgetSpec]
     usage_header: str
     too_many_requests: Callable[[str, BudgetSpec], Mapping[str, object]]
+    limit_status: int = 429
+    ban_s: float = 0.0

@@ -24,12 +24,19 @@ def interval_ms(interval: str) -> int | None:
     return None if unit == "M" else int(interval[:-1]) * _UNIT_MS[unit]
 
 
-def step(shard: Shard) -> int | None:
-    """The expected step of the shard's sort key between rows; None for funding (periods vary)."""
+#: File metadata `trade_ids`: only "contiguous" ids (Binance's agg ids) step by 1 per row;
+#: an exchange with ids shared by all its markets ("sparse", Gate) or without ids ("none",
+#: MEXC, whose agg_id is made from the time) has no id gaps to track.
+CONTIGUOUS_IDS = "contiguous"
+
+
+def step(shard: Shard, trade_ids: str = CONTIGUOUS_IDS) -> int | None:
+    """The expected step of the shard's sort key between rows; None for funding (periods vary)
+    and for trades whose ids do not count up by one."""
     if shard.dtype == "klines":
         return interval_ms(shard.interval or "")
     if shard.dtype == "aggtrades":
-        return 1
+        return 1 if trade_ids == CONTIGUOUS_IDS else None
     return None
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from storage.gaps import Gap, edge_gaps, inner_gaps, step
+from storage.gaps import CONTIGUOUS_IDS, Gap, edge_gaps, inner_gaps, step
 from storage.schemas import SORT_KEY, TIME_COLUMN
 from storage.shards import Shard
 
@@ -62,7 +62,14 @@ def _span(shard: Shard, gap: Gap) -> str:
     return f"{_when(gap[0])} .. {_when(gap[1])} UTC"
 
 
-def check_rows(shard: Shard, table: pa.Table, *, complete: bool, source_gaps: set[Gap]):
+def check_rows(
+    shard: Shard,
+    table: pa.Table,
+    *,
+    complete: bool,
+    source_gaps: set[Gap],
+    trade_ids: str = CONTIGUOUS_IDS,
+):
     """Order, duplicates, rows outside the period, gaps and value sanity of one shard's rows.
 
     A gap the writer recorded in the file's `source_gaps` is the exchange's own (a note);
@@ -86,7 +93,7 @@ def check_rows(shard: Shard, table: pa.Table, *, complete: bool, source_gaps: se
     outside = int(np.count_nonzero((times < shard.start_ms) | (times >= shard.end_ms)))
     if outside:
         out.append(Finding("outside_shard", key, f"{outside} rows outside the period", True))
-    step_ = step(shard)
+    step_ = step(shard, trade_ids)
     if step_ is not None:
         found = inner_gaps(unique, step_)
         found += edge_gaps(shard, int(unique[0]), int(unique[-1]), complete=complete)

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from storage.errors import DataError
-from storage.gaps import Gap, edge_gaps, inner_gaps, step, to_metadata
+from storage.gaps import CONTIGUOUS_IDS, Gap, edge_gaps, inner_gaps, step, to_metadata
 from storage.layout import shard_dir, shard_path, temp_glob
 from storage.schemas import SCHEMAS, SORT_KEY, TIME_COLUMN
 from storage.shards import Shard
@@ -60,7 +60,7 @@ class ShardWriter:
         self._rows = 0
         self._last_key: object | None = None
         self._complete = metadata.get("complete", "true") == "true"
-        self._step = step(shard)
+        self._step = step(shard, metadata.get("trade_ids", CONTIGUOUS_IDS))
         self._gaps: list[Gap] = []
         self._first: int | None = None
         self._last: int | None = None

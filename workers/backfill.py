@@ -97,6 +97,7 @@ def _store(shard: Shard, rt: Runtime) -> Outcome:
         "source": "rest",
         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "complete": str(complete).lower(),
+        "trade_ids": adapter.trade_ids,
     }
 
     async def pump(writer: ShardWriter) -> None:

@@ -55,7 +55,8 @@ async def _chain(
             page = await fetch_page(http, adapter, request, shard, attempts)
         batches.append(page.batch)
         request = page.next
-    return batches
+    # A chain that walked back in time holds its newest page first.
+    return batches[::-1] if first.descending else batches
 
 
 async def fetch_shard(

@@ -44,15 +44,23 @@ class Cluster:
             "DATA_DIR": str(self.data_dir),
             "BINANCE_SPOT_URL": sim.url,
             "BINANCE_USDM_URL": sim.url,
+            "MEXC_SPOT_URL": sim.url + "/mexc",
+            "MEXC_CONTRACT_URL": sim.url,
+            "GATEIO_URL": sim.url + "/api/v4",
+            "BYBIT_URL": sim.url,
             "SHARDFETCH_LOCK_TTL_S": "2",
             "PYTHONUNBUFFERED": "1",
             **env,
         }
         self.workers: list[Worker] = []
 
-    def start_worker(self, name: str, concurrency: int = 1) -> Worker:
+    def start_worker(self, name: str, concurrency: int = 1, queue: str = "binance") -> Worker:
         worker = Worker(
-            self.workdir, self.env, f"{name}{len(self.workers)}", concurrency=concurrency
+            self.workdir,
+            self.env,
+            f"{name}{len(self.workers)}",
+            queue=queue,
+            concurrency=concurrency,
         )
         self.workers.append(worker)
         return worker

@@ -97,12 +97,16 @@ def test_flower_api_shows_workers_shard_tasks_and_queue_lengths_while_a_job_runs
     assert queues["binance"] >= 0
 
     def tasks_seen() -> dict | None:
+        # A task Flower has only seen sent has no worker yet: wait for one a worker took.
         tasks = flower.get("/api/tasks")
-        args = {t["args"] for t in tasks.values()}
-        return tasks if any("binance:spot:klines:1m:BTCUSDT:2024-" in a for a in args) else None
+        taken = [
+            t
+            for t in tasks.values()
+            if t.get("worker") and "binance:spot:klines:1m:BTCUSDT:2024-" in (t["args"] or "")
+        ]
+        return taken[0] if taken else None
 
-    tasks = wait_for(tasks_seen, 60, "a shard task in flower", poll_s=0.3)
-    task = next(iter(tasks.values()))
+    task = wait_for(tasks_seen, 60, "a shard task in flower", poll_s=0.3)
     assert task["name"] == "shardfetch.fetch_shard"
     assert task["worker"].startswith("watched")
 

@@ -30,11 +30,9 @@ from storage.errors import (
     TransientError,
 )
 from storage.schemas import SCHEMAS
-from storage.shards import DTYPES, Shard
-from workers.exchanges import ADAPTERS
+from storage.shards import Shard
 from workers.exchanges.base import PageRequest
 from workers.exchanges.binance import Binance
-from workers.settings import Budget
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -461,43 +459,3 @@ def test_listing_answer_gives_the_first_data_time(
 
 def test_listing_with_no_data_yet_is_none(binance: Binance) -> None:
     assert binance.parse_listing(b"[]", "klines") is None
-
-
-# -- the contract every adapter in the registry keeps ---------------------------------------
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
-def test_adapter_declares_what_the_cluster_needs(name: str) -> None:
-    cls = ADAPTERS[name]
-    assert cls.name == name
-    assert cls.base_urls
-    for url in cls.base_urls.values():
-        assert url.startswith("https://")
-        assert not url.endswith("/")
-    assert cls.rate_limits
-    for group, text in cls.rate_limits.items():
-        assert Budget.parse(text, group).weight > 0
-    assert set(cls.markets) == set(DTYPES)
-    assert set(cls.markets.values()) <= set(cls.base_urls)
-    assert "1m" in cls.intervals
-
-
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_adapter_requests_are_charged_to_a_declared_budget(name: str, dtype: str) -> None:
-    cls = ADAPTERS[name]
-    adapter = cls(cls.base_urls)
-    market = cls.markets[dtype]
-    if dtype == "klines":
-        shard = Shard(name, market, dtype, "BTCUSDT", "2024-01", "1m")
-    elif dtype == "aggtrades":
-        shard = Shard(name, market, dtype, "BTCUSDT", "2024-01-15")
-    else:
-        shard = Shard(name, market, dtype, "BTCUSDT", "2024-01")
-    requests = adapter.requests(shard, shard.end_ms)
-    assert requests
-    for request in requests:
-        assert isinstance(request, PageRequest)
-        assert request.url.startswith(cls.base_urls[market])
-        assert request.group in cls.rate_limits
-        budget = Budget.parse(cls.rate_limits[request.group])
-        assert 0 < request.weight <= budget.weight
-        assert all(isinstance(k, str) and isinstance(v, str) for k, v in request.params)

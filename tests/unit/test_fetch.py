@@ -158,3 +158,22 @@ def test_backoff_is_jittered_within_an_exponential_cap(attempt: int) -> None:
     delays = [REAL_BACKOFF_S(attempt, base_s=0.5, cap_s=30.0) for _ in range(200)]
     assert all(0.0 <= d <= ceiling for d in delays)
     assert len(set(delays)) > 1  # jitter: retries of many workers do not line up
+
+
+class NewestFirstChains(Chains):
+    """Each chain walks back in time: its page 0 holds its newest rows."""
+
+    def _request(self, chain: int, page: int) -> PageRequest:
+        params = (("chain", str(chain)), ("page", str(page)))
+        return PageRequest("http://x", params, "g", 1, descending=True)
+
+    def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        page = super().parse(body, request, shard)
+        newest_first = 100 * int(dict(request.params)["chain"]) + self.pages - int(body) % 100
+        batch = pa.RecordBatch.from_pylist([{"agg_id": newest_first}], schema=SCHEMA)
+        return Page(batch, page.next)
+
+
+def test_chains_that_walk_back_in_time_come_out_oldest_first():
+    ids = collect(FakeHttp(), NewestFirstChains(chains=3, pages=4), concurrency=2)
+    assert ids == [1, 2, 3, 4, 101, 102, 103, 104, 201, 202, 203, 204]

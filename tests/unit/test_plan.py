@@ -283,3 +283,55 @@ def test_years_window_plans_every_month_back_to_that_day() -> None:
     assert periods[0] == "2022-06"
     assert periods[-1] == "2024-06"
     assert len(periods) == 25
+
+
+# -- what REST can serve ----------------------------------------------------------------------
+def _gate_plan(interval: str) -> tuple[Shard, ...]:
+    return plan(
+        exchange="gateio",
+        market="spot",
+        dtype="klines",
+        symbol="BTCUSDT",
+        interval=interval,
+        window=window_from(now=NOW, years=2),
+        first_data=LISTED,
+        now=NOW,
+    ).shards
+
+
+@pytest.mark.parametrize(
+    ("interval", "served_first"),
+    [
+        ("1m", None),  # a week of reach: even June began too long ago
+        ("1h", "2023-05"),  # 9,900 hours before 2024-06-15 13:45 is 2023-04-29: April is cut
+        ("1d", "2022-06"),  # 27 years: all of it
+    ],
+)
+def test_gate_reach_splits_the_plan_before_anything_is_queued(interval, served_first):
+    from producer.plan import split_by_reach
+    from workers.exchanges.gateio import GateIo
+
+    shards = _gate_plan(interval)
+    reach = GateIo(GateIo.base_urls).rest_reach("klines", interval, int(NOW.timestamp() * 1000))
+    served, beyond = split_by_reach(shards, reach.since_ms)
+    assert set(served) | set(beyond) == set(shards) and not set(served) & set(beyond)
+    assert (served[0].period if served else None) == served_first
+    assert all(s.start_ms < reach.since_ms for s in beyond)
+    assert served == () or served[-1].period == "2024-06"
+
+
+def test_no_reach_means_every_shard_is_served():
+    from producer.plan import split_by_reach
+
+    shards = _gate_plan("1h")
+    assert split_by_reach(shards, None) == (shards, ())
+
+
+def test_the_warning_names_the_skipped_shards_and_why():
+    from producer.job import unreachable_warning
+    from workers.exchanges.base import RestReach
+
+    shards = _gate_plan("1h")[:3]
+    line = unreachable_warning("gateio", shards, RestReach(0, "REST stops here"))
+    assert "skipping 3 gateio klines 1h BTCUSDT shard(s) 2022-06 .. 2022-08" in line
+    assert "REST stops here" in line and "nothing was queued for them" in line

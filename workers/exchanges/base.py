@@ -19,6 +19,8 @@ class PageRequest:
 
     `until_ms` is the adapter's own continuation context: the exclusive time bound of the
     window this request walks (cursor pages keep it when they hand out the next request).
+    `descending` marks a chain that walks back in time (newest page first, as Bybit and MEXC
+    hand out history): the fetcher stores its pages in reverse, so each page must be sorted.
     """
 
     url: str
@@ -26,6 +28,18 @@ class PageRequest:
     group: str
     weight: int
     until_ms: int | None = None
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class RestReach:
+    """How far back an exchange's REST API serves a data type: nothing before `since_ms`.
+
+    `why` says so in words for the plan ("Gate serves only the latest 10,000 candles").
+    """
+
+    since_ms: int
+    why: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,9 @@ class Adapter(Protocol):
     #: data type -> market it is fetched from by default
     markets: ClassVar[dict[str, str]]
     intervals: ClassVar[tuple[str, ...]]
+    #: "contiguous" (one id after another per market, so a skipped id is a gap), "sparse"
+    #: (ids shared across markets) or "none" (no ids: agg_id is synthesised)
+    trade_ids: ClassVar[str]
 
     def __init__(self, urls: Mapping[str, str]) -> None: ...
 
@@ -57,6 +74,14 @@ class Adapter(Protocol):
 
     def check(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """Raise the right error for a response that carries no data."""
+        ...
+
+    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
+        """The oldest time REST serves `dtype` from, judged at `now_ms`; None: all history.
+
+        Pure. The planner skips (and reports) shards that start before it, so a job never
+        fails midway on data the exchange cannot give.
+        """
         ...
 
     def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:

@@ -12,7 +12,14 @@ import pyarrow.compute as pc
 from storage.errors import PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
-from workers.exchanges.base import Page, PageRequest, check_http, load_json, retry_after_s
+from workers.exchanges.base import (
+    Page,
+    PageRequest,
+    RestReach,
+    check_http,
+    load_json,
+    retry_after_s,
+)
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -87,6 +94,7 @@ class Binance:
     }
     markets: ClassVar[dict[str, str]] = {"klines": "spot", "aggtrades": "spot", "funding": "usdm"}
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVAL_MS)
+    trade_ids: ClassVar[str] = "contiguous"
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
@@ -141,6 +149,9 @@ class Binance:
         params = {"symbol": symbol, "startTime": start_ms, "endTime": until_ms - 1}
         params["limit"] = FUNDING_PAGE
         return self._request("usdm", "funding", params, weight=1, until_ms=until_ms)
+
+    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
+        return None  # Binance's REST API serves every data type back to the listing
 
     def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:
         if dtype == "funding":

@@ -1,0 +1,94 @@
+"""Column helpers the adapters share: decimal strings, epoch units, candle grids, empty batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+#: The dataset's interval names (Binance's spelling) and their length; 1M is a calendar month,
+#: counted as its shortest length so a page never holds more candles than planned.
+INTERVAL_MS = {
+    "1s": 1_000,
+    "1m": MINUTE_MS,
+    "3m": 3 * MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS,
+    "1h": HOUR_MS,
+    "2h": 2 * HOUR_MS,
+    "4h": 4 * HOUR_MS,
+    "6h": 6 * HOUR_MS,
+    "8h": 8 * HOUR_MS,
+    "12h": 12 * HOUR_MS,
+    "1d": DAY_MS,
+    "3d": 3 * DAY_MS,
+    "1w": 7 * DAY_MS,
+    "1M": 28 * DAY_MS,
+}
+TIME = pa.timestamp("ms", tz="UTC")
+
+
+def decimals(values: pa.Array) -> pa.Array:
+    """Decimal strings (or JSON numbers) to float64 in one cast; '' and null become null."""
+    if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
+        return pc.cast(values, pa.float64())
+    strings = pc.cast(values, pa.string())
+    return pc.cast(pc.if_else(pc.equal(strings, ""), None, strings), pa.float64())
+
+
+def epoch_ms(values: pa.Array, unit_ms: int = 1) -> pa.Array:
+    """Integer (or integer-string) epoch times in `unit_ms` units as timestamp[ms]."""
+    ints = pc.cast(pc.cast(values, pa.string()), pa.int64()) if _texty(values) else values
+    ints = pc.cast(ints, pa.int64())
+    if unit_ms != 1:
+        ints = pc.multiply(ints, unit_ms)
+    return pc.cast(ints, TIME)
+
+
+def _texty(values: pa.Array) -> bool:
+    return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+
+
+def close_times(open_ms: pa.Array, interval: str) -> pa.Array:
+    """Binance's convention, used for every exchange: the next candle's open minus 1 ms."""
+    opens = pc.cast(open_ms, pa.int64()).to_numpy(zero_copy_only=False)
+    if interval == "1M":
+        months = opens.astype("datetime64[ms]").astype("datetime64[M]") + 1
+        nxt = months.astype("datetime64[ms]").astype(np.int64)
+    else:
+        nxt = opens + INTERVAL_MS[interval]
+    return pa.array(nxt - 1, pa.int64()).cast(TIME)
+
+
+def empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=schema)
+
+
+def nulls(n: int, dtype: pa.DataType) -> pa.Array:
+    return pa.nulls(n, dtype)
+
+
+def sort_batch(batch: pa.RecordBatch, key: str) -> pa.RecordBatch:
+    """Rows ordered by `key` ascending (pages that arrive newest first)."""
+    if batch.num_rows < 2:
+        return batch
+    return batch.take(pc.sort_indices(batch, sort_keys=[(key, "ascending")]))
+
+
+def window_filter(batch: pa.RecordBatch, column: str, lo_ms: int, hi_ms: int) -> pa.RecordBatch:
+    """Rows whose `column` lies in [lo_ms, hi_ms)."""
+    times = pc.cast(batch.column(column), pa.int64())
+    keep = pc.and_(pc.greater_equal(times, lo_ms), pc.less(times, hi_ms))
+    return batch.filter(keep)
+
+
+def split_symbol(symbol: str, quotes: tuple[str, ...]) -> tuple[str, str] | None:
+    """BTCUSDT -> (BTC, USDT) by the longest known quote currency that ends it."""
+    for quote in sorted(quotes, key=len, reverse=True):
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return symbol[: -len(quote)], quote
+    return None
