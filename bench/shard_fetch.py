@@ -72,7 +72,7 @@ def main() -> None:
                 rt = Runtime(settings)
                 sim.reset()
                 started = time.perf_counter()
-                outcome = backfill(shard, rt)
+                outcome = backfill(shard, rt, source="rest")
                 seconds = time.perf_counter() - started
                 rt.close()
                 pages = sim.stats()["requests_total"]
