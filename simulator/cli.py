@@ -28,7 +28,10 @@ def _budget(text: str) -> tuple[int, int]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="exchange-sim",
-        description="Serve Binance's public spot and USD-M REST API over deterministic data.",
+        description=(
+            "Serve Binance's public spot and USD-M REST API, and its data archive, over "
+            "deterministic data."
+        ),
     )
     parser.add_argument("--port", type=int, required=True, help="TCP port; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -53,6 +56,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="delay added to every API response"
+    )
+    parser.add_argument(
+        "--archive-omit",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="answer 404 for archive files whose name matches (glob; repeatable)",
+    )
+    parser.add_argument(
+        "--archive-corrupt",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="serve archive files whose name matches with a flipped byte (glob; repeatable)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
@@ -98,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         usdm_weight=args.usdm_weight,
         usdm_funding=args.usdm_funding,
         latency_ms=args.latency_ms,
+        archive_omit=tuple(args.archive_omit),
+        archive_corrupt=tuple(args.archive_corrupt),
     )
     asyncio.run(serve(config, args.host, args.port, args.verbose))
     return 0

@@ -10,12 +10,16 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from simulator import binance
+from simulator.archive import PREFIX as ARCHIVE_PREFIX
+from simulator.archive import ArchiveStore, NotFound
 from simulator.limits import BudgetSpec, Limits, retry_after_header
 from simulator.trades import DEFAULT_TRADES_PER_DAY
 from simulator.venue import ApiError, Context, Endpoint, Venue
 
 STATS_PATH = "/_sim/stats"
 RESET_PATH = "/_sim/reset"
+ARCHIVE_FAULTS_PATH = "/_sim/archive"
+ARCHIVE_COUNTER = "/data (archive)"
 _JSON = "application/json;charset=UTF-8"
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -31,6 +35,9 @@ class SimConfig:
     usdm_weight: tuple[int, int] = (2400, 60)
     usdm_funding: tuple[int, int] = (500, 300)
     latency_ms: float = 0.0
+    #: archive file names (glob patterns) to answer 404 for, or to serve corrupted
+    archive_omit: tuple[str, ...] = ()
+    archive_corrupt: tuple[str, ...] = ()
 
 
 def _dumps(value: object) -> bytes:
@@ -55,11 +62,19 @@ class Simulation:
         self.limits = Limits(self.budgets)
         self.requests: Counter[str] = Counter()
         self.rejected_429 = 0
+        self.archive = ArchiveStore(
+            seed=config.seed,
+            trades_per_day=config.trades_per_day,
+            omit=list(config.archive_omit),
+            corrupt=list(config.archive_corrupt),
+        )
+        self.archive_bytes = 0
 
     def reset(self) -> None:
         self.limits.reset()
         self.requests.clear()
         self.rejected_429 = 0
+        self.archive_bytes = 0
 
     def stats(self) -> dict[str, object]:
         return {
@@ -69,6 +84,8 @@ class Simulation:
             "peak_window_weight": self.limits.peaks(),
             "budgets": {name: [s.limit, s.seconds] for name, s in self.budgets.items()},
             "rejected_429": self.rejected_429,
+            "archive_bytes": self.archive_bytes,
+            "archive_faults": {"omit": self.archive.omit, "corrupt": self.archive.corrupt},
             "config": {
                 "seed": self.config.seed,
                 "trades_per_day": self.config.trades_per_day,
@@ -112,6 +129,19 @@ class Simulation:
 
         return handle
 
+    async def archive_file(self, request: web.Request) -> web.Response:
+        """A zip or its .CHECKSUM from the archive host's layout; 404 if it does not exist."""
+        self.requests[ARCHIVE_COUNTER] += 1
+        if self.config.latency_ms > 0:
+            await asyncio.sleep(self.config.latency_ms / 1000)
+        try:
+            body = await self.archive.body(request.path, time.time_ns() // 1_000_000)
+        except NotFound:
+            return web.Response(status=404, text="Not Found")
+        self.archive_bytes += len(body)
+        kind = "text/plain" if request.path.endswith(".CHECKSUM") else "application/zip"
+        return web.Response(body=body, content_type=kind)
+
 
 def _response(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
     return web.Response(status=status, body=body, headers={"Content-Type": _JSON, **headers})
@@ -129,6 +159,15 @@ async def _reset(request: web.Request) -> web.Response:
     return _response(200, b"{}", {})
 
 
+async def _archive_faults(request: web.Request) -> web.Response:
+    """Body `{"omit": [patterns], "corrupt": [patterns]}`; a key left out is left as it was."""
+    store = request.app[SIMULATION].archive
+    faults = await request.json()
+    store.omit = list(faults.get("omit", store.omit))
+    store.corrupt = list(faults.get("corrupt", store.corrupt))
+    return _response(200, _dumps({"omit": store.omit, "corrupt": store.corrupt}), {})
+
+
 def make_app(config: SimConfig | None = None) -> web.Application:
     """A fresh simulator app; its Simulation is at app[SIMULATION]."""
     simulation = Simulation(config or SimConfig())
@@ -139,4 +178,6 @@ def make_app(config: SimConfig | None = None) -> web.Application:
             app.router.add_get(endpoint.path, simulation.route(venue, endpoint))
     app.router.add_get(STATS_PATH, _stats)
     app.router.add_post(RESET_PATH, _reset)
+    app.router.add_get(ARCHIVE_PREFIX + "{path:.+}", simulation.archive_file)
+    app.router.add_post(ARCHIVE_FAULTS_PATH, _archive_faults)
     return app
