@@ -62,11 +62,24 @@ class Sourcing:
 
 
 def planned_files(adapter: Adapter, shard: Shard, now_ms: int, source: str) -> list[ArchiveFile]:
-    """The archive files a shard would be read from under `source` (auto|archive|rest)."""
+    """The archive files a shard would be read from under `source` (auto|archive|rest).
+
+    auto leaves a shard to REST where the archive's file lacks a column REST has (Binance's
+    funding archive has no mark price): the default never stores less than REST would.
+    """
     archive = getattr(adapter, "archive", None)
     if source == "rest" or archive is None:
         return []
+    if source == "auto" and archive.missing_columns(shard):
+        return []
     return archive.files(shard, now_ms)
+
+
+def source_label(files: list[ArchiveFile], until_ms: int) -> str:
+    """archive, archive+rest or rest: what a shard planned with `files` is read from."""
+    if not files:
+        return "rest"
+    return "archive" if files[-1].end_ms >= until_ms else "archive+rest"
 
 
 async def _get(http: Http, url: str, sink, timeout_s: float) -> int:

@@ -44,6 +44,7 @@ class Cluster:
             "DATA_DIR": str(self.data_dir),
             "BINANCE_SPOT_URL": sim.url,
             "BINANCE_USDM_URL": sim.url,
+            "BINANCE_ARCHIVE_URL": sim.url,
             "SHARDFETCH_LOCK_TTL_S": "2",
             "PYTHONUNBUFFERED": "1",
             **env,

@@ -65,6 +65,10 @@ class Archive(Protocol):
         closed by `now_ms`; empty when the archive has nothing for it."""
         ...
 
+    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
+        """Schema columns the archive's file lacks (left null); auto mode prefers REST then."""
+        ...
+
     def columns(self, shard: Shard) -> dict[str, pa.DataType | None]:
         """The CSV's columns in file order (names ours), with the type to read each as;
         None for a column that is not kept."""

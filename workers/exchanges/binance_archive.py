@@ -111,6 +111,9 @@ class BinanceArchive:
             day += timedelta(days=1)
         return out
 
+    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
+        return ("mark_price",) if shard.dtype == "funding" else ()
+
     def columns(self, shard: Shard) -> dict[str, pa.DataType | None]:
         """Columns in file order; None marks one that is not kept."""
         if shard.dtype == "klines":
