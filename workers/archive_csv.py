@@ -17,7 +17,7 @@ from storage.errors import DataError
 from storage.shards import Shard
 from workers.exchanges.base import Archive
 
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 2 << 20
 TRUE_VALUES = ["true", "True", "TRUE"]
 FALSE_VALUES = ["false", "False", "FALSE"]
 
@@ -44,6 +44,7 @@ def read_batches(path: Path, archive: Archive, shard: Shard) -> Iterator[pa.Reco
                 column_names=list(columns),
                 skip_rows=1 if archive.has_header(first_line) else 0,
                 block_size=BLOCK_BYTES,
+                use_threads=False,
             )
             convert = pacsv.ConvertOptions(
                 column_types={n: t for n, t in columns.items() if t is not None},
