@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 SOURCES = ("auto", "archive", "rest")
 CHUNK_BYTES = 1 << 20
 _SHA256 = re.compile(rb"\s*([0-9a-fA-F]{64})\s")
+Sink = Callable[[bytes], object]
 
 
 class ArchiveMissing(PermanentError):
@@ -82,8 +84,11 @@ def source_label(files: list[ArchiveFile], until_ms: int) -> str:
     return "archive" if files[-1].end_ms >= until_ms else "archive+rest"
 
 
-async def _get(http: Http, url: str, sink, timeout_s: float) -> int:
-    """GET `url` into `sink(chunk)`; returns the status of a non-2xx answer, else 200."""
+async def _get(http: Http, url: str, sink: Sink, timeout_s: float) -> int:
+    """GET `url` into `sink(chunk)`; returns the status of a non-2xx answer, else 200.
+
+    No total timeout: a big day may take minutes on a slow link; a stalled read still fails.
+    """
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_s)
     try:
         async with http.session.get(url, timeout=timeout) as response:
@@ -102,13 +107,15 @@ async def _get(http: Http, url: str, sink, timeout_s: float) -> int:
 class Downloader:
     """Downloads archive files for one process; `concurrency` is its polite per-process cap."""
 
-    def __init__(self, http: Http, *, concurrency: int = 4, attempts: int = 3, timeout_s=60.0):
+    def __init__(
+        self, http: Http, *, concurrency: int = 4, attempts: int = 3, timeout_s: float = 60.0
+    ) -> None:
         self.http = http
         self.attempts = attempts
         self.timeout_s = timeout_s
         self._gate = asyncio.Semaphore(concurrency)
 
-    async def _checked(self, exchange: str, file: ArchiveFile, url: str, sink) -> None:
+    async def _checked(self, exchange: str, file: ArchiveFile, url: str, sink: Sink) -> None:
         await self.http.limiter.acquire(exchange, file.group, file.weight)
         status = await _get(self.http, url, sink, self.timeout_s)
         if status == 404:
