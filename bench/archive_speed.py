@@ -1,6 +1,6 @@
 """Archive (auto) vs REST-only for two years of 1m klines plus 30 days of aggTrades: one table.
 
-    python -m bench.archive_speed [--trades-per-day 100000] [--latency-ms 20] [--concurrency 4]
+    python -m bench.archive_speed [--trades-per-day 250000] [--latency-ms 20] [--concurrency 4]
 
 Starts redis-server, exchange-sim (the real budgets: spot 6000/60, with `--latency-ms` on
 every answer, archive files included) and one `celery worker -c N` with the client's default
@@ -76,7 +76,7 @@ def run(mode: str, env: dict[str, str], client: redis.Redis, sim: Simulator, tim
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trades-per-day", type=int, default=100_000)
+    parser.add_argument("--trades-per-day", type=int, default=250_000)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
     parser.add_argument("--timeout-s", type=float, default=1800)
