@@ -159,3 +159,11 @@ def test_an_empty_csv_yields_no_rows(tmp_path: Path) -> None:
     shard = Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-01-01")
     path = write_zip(tmp_path / "BTCUSDT-aggTrades-2024-01-01.zip", "")
     assert list(read_batches(path, ARCHIVE, shard)) == []
+
+
+def test_archive_downloads_are_charged_to_a_declared_budget() -> None:
+    adapter = Binance(Binance.base_urls)
+    assert adapter.archive is not None
+    for file in adapter.archive.files(spot_klines("2024-03"), NOW):
+        assert file.group in Binance.rate_limits and file.weight == 1
+        assert file.url.startswith(Binance.base_urls["archive"] + "/data/spot/daily/klines/")
