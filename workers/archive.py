@@ -116,7 +116,6 @@ class Downloader:
         self._gate = asyncio.Semaphore(concurrency)
 
     async def _checked(self, exchange: str, file: ArchiveFile, url: str, sink: Sink) -> None:
-        await self.http.limiter.acquire(exchange, file.group, file.weight)
         status = await _get(self.http, url, sink, self.timeout_s)
         if status == 404:
             raise ArchiveMissing(f"archive file {file.name} is missing (HTTP 404)", status=404)
@@ -127,6 +126,8 @@ class Downloader:
             raise error
 
     async def _once(self, exchange: str, file: ArchiveFile, dest: Path) -> Downloaded:
+        # One charge covers the zip and its .CHECKSUM: the budget counts files.
+        await self.http.limiter.acquire(exchange, file.group, file.weight)
         text = bytearray()
         digest = hashlib.sha256()
         with open(dest, "wb") as out:
