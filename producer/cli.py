@@ -1,4 +1,7 @@
-"""The `producer` command line: enqueue, status. Expected failures print one line, exit 2/1."""
+"""The `producer` command line: enqueue, status, verify, reconcile, coverage.
+
+Expected failures print one line and exit 2 (refused input) or 1.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import redis
 from producer.terminal import make_console
 from storage.errors import InputError, ShardfetchError
 from storage.ledger import Ledger
-from storage.shards import DTYPES, clean_symbol
+from storage.shards import DTYPES, Shard, clean_symbol
 from workers.exchanges import ADAPTERS
 from workers.settings import Settings
 
@@ -48,6 +51,30 @@ def connect(settings: Settings) -> Ledger:
             "point REDIS_URL at a running one"
         ) from None
     return Ledger(client)
+
+
+def selector(
+    exchange: str | None, symbol: str | None, dtype: str | None
+) -> Callable[[Shard], bool]:
+    """Keep the shards of one exchange / symbol / data type; None keeps all."""
+    name = None if symbol is None else clean_symbol(symbol)
+
+    def keep(shard: Shard) -> bool:
+        return (
+            (exchange is None or shard.exchange == exchange)
+            and (name is None or shard.symbol == name)
+            and (dtype is None or shard.dtype == dtype)
+        )
+
+    return keep
+
+
+def filters(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--data", "dtype", type=click.Choice(DTYPES), help="Only this data type.")(
+        func
+    )
+    func = click.option("--symbol", help="Only this symbol.")(func)
+    return click.option("--exchange", help="Only this exchange.")(func)
 
 
 def split_list(values: tuple[str, ...]) -> list[str]:
@@ -137,24 +164,80 @@ def enqueue(
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--exchange", help="Only this exchange.")
-@click.option("--symbol", help="Only this symbol.")
-@click.option("--data", "dtype", type=click.Choice(DTYPES), help="Only this data type.")
+@click.option("--watch", is_flag=True, help="Redraw a live view every second until Ctrl-C.")
+@filters
 @expected_errors
-def status(as_json: bool, exchange: str | None, symbol: str | None, dtype: str | None) -> None:
+def status(
+    as_json: bool, watch: bool, exchange: str | None, symbol: str | None, dtype: str | None
+) -> None:
     """Shards planned, done, partial, queued, running and failed, with rows and bytes stored."""
     from producer.status import collect, render
 
-    ledger = connect(Settings.from_env())
-    shards = [
-        s
-        for s in ledger.planned()
-        if (exchange is None or s.exchange == exchange)
-        and (symbol is None or s.symbol == clean_symbol(symbol))
-        and (dtype is None or s.dtype == dtype)
-    ]
-    rep = collect(ledger, shards)
+    settings = Settings.from_env()
+    ledger = connect(settings)
+    keep = selector(exchange, symbol, dtype)
+    if watch:
+        from producer.wait import watch as watch_live
+
+        watch_live(ledger, keep, make_console(), budgets=settings.budgets)
+        return
+    rep = collect(ledger, [s for s in ledger.planned() if keep(s)])
     if as_json:
         click.echo(json.dumps(rep.as_dict(), indent=2))
     else:
         render(rep, make_console())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@filters
+@expected_errors
+def verify(as_json: bool, exchange: str | None, symbol: str | None, dtype: str | None) -> None:
+    """Check the stored files (gaps, duplicates, bad candles, ...) and the ledger; exit 1 on
+    problems."""
+    from producer.audit import audit, render
+
+    settings = Settings.from_env()
+    rep = audit(settings.data_dir, connect(settings), selector(exchange, symbol, dtype))
+    if as_json:
+        click.echo(json.dumps(rep.as_dict(), indent=2))
+    else:
+        render(rep, make_console())
+    sys.exit(1 if rep.problems else 0)
+
+
+@main.command()
+@expected_errors
+def reconcile() -> None:
+    """Rebuild the ledger from the files under DATA_DIR (after Redis lost it)."""
+    settings = Settings.from_env()
+    rebuilt = connect(settings).rebuild_from_files(settings.data_dir)
+    click.echo(
+        f"ledger rebuilt from {settings.data_dir}: {rebuilt.done} done, {rebuilt.partial} "
+        f"partial ({rebuilt.restored} restored), {rebuilt.dropped} entries without a file dropped"
+    )
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    default="coverage.png",
+    show_default=True,
+    help="PNG file to write.",
+)
+@filters
+@expected_errors
+def coverage(out: str, exchange: str | None, symbol: str | None, dtype: str | None) -> None:
+    """Draw what is stored as calendar strips: done, partial, empty, failed, missing."""
+    from pathlib import Path
+
+    from producer.coverage import draw, strips
+
+    settings = Settings.from_env()
+    rows = strips(connect(settings), settings.data_dir, selector(exchange, symbol, dtype))
+    if not rows:
+        raise InputError("nothing planned or stored for this selection: nothing to draw")
+    counts = draw(rows, Path(out))
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    click.echo(f"wrote {out}: {len(rows)} strips; cells {summary}")

@@ -144,7 +144,11 @@ def run_enqueue(
     )
     if not block or not shards:
         return 0
-    states = wait(ledger, shards, out, timeout_s=timeout_s)
+    try:
+        states = wait(ledger, shards, out, budgets=settings.budgets, timeout_s=timeout_s)
+    except KeyboardInterrupt:
+        out.print("stopped waiting; the shards stay queued: `producer status --watch` shows them")
+        return 130
     failed = [s for s in states if s.state == "failed"]
     rows = sum(s.rows for s in states)
     out.print(

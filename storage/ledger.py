@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis
 
+from storage.files import stored_shards
+from storage.layout import shard_path
 from storage.parquet import StoredFile
 from storage.shards import Shard
 
@@ -74,6 +77,16 @@ _REFRESH = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What `rebuild_from_files` changed: shards restored from files, entries whose file is gone."""
+
+    done: int
+    partial: int
+    restored: int
+    dropped: int
 
 
 @dataclass(frozen=True)
@@ -205,6 +218,41 @@ class Ledger:
                 )
             )
         return out
+
+    def files(self) -> dict[str, dict]:
+        """Shard key -> {rows, bytes, complete, source} of every file the ledger knows."""
+        return {k.decode(): json.loads(v) for k, v in self.client.hgetall(FILES).items()}
+
+    def failures(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.client.hgetall(FAILED).items()}
+
+    # -- recovery -----------------------------------------------------------------------
+    def rebuild_from_files(self, data_dir: Path) -> Rebuilt:
+        """Make done, partial and the file index say what the files under `data_dir` say.
+
+        Used after Redis lost the ledger. Only adds what the files show, then drops entries
+        whose file no longer exists, so a worker finishing a shard meanwhile loses nothing
+        (its file is renamed into place before it is marked done).
+        """
+        stored = list(stored_shards(data_dir))
+        known = {k.decode() for k in self.client.sunion(DONE, PARTIAL)}
+        pipe = self.client.pipeline(transaction=True)
+        for f in stored:
+            info = {"rows": f.rows, "bytes": f.bytes, "complete": f.complete, "source": f.source}
+            pipe.sadd(DONE if f.complete else PARTIAL, f.shard.key)
+            pipe.srem(PARTIAL if f.complete else DONE, f.shard.key)
+            pipe.hset(FILES, f.shard.key, json.dumps(info))
+            pipe.sadd(PLANNED, f.shard.key)
+            pipe.hdel(FAILED, f.shard.key)
+        keys = {f.shard.key for f in stored}
+        gone = [k for k in known - keys if not shard_path(data_dir, Shard.parse(k)).exists()]
+        for key in gone:
+            pipe.srem(DONE, key)
+            pipe.srem(PARTIAL, key)
+            pipe.hdel(FILES, key)
+        pipe.execute()
+        done = sum(f.complete for f in stored)
+        return Rebuilt(done, len(stored) - done, len(keys - known), len(gone))
 
     def planned(self) -> list[Shard]:
         return sorted(Shard.parse(k.decode()) for k in self.client.sscan_iter(PLANNED, count=1000))

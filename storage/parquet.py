@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from storage.errors import DataError
+from storage.gaps import Gap, edge_gaps, inner_gaps, step, to_metadata
 from storage.layout import shard_dir, shard_path, temp_glob
 from storage.schemas import SCHEMAS, SORT_KEY, TIME_COLUMN
 from storage.shards import Shard
@@ -41,7 +42,8 @@ class ShardWriter:
     Batches must arrive in order: the sort key has to increase strictly across the whole
     file, and every row must fall inside the shard's period. A writer that is not committed
     (an exception, a kill) leaves no file at the final path; `remove_stale_temps` clears
-    the temp file a killed writer left behind.
+    the temp file a killed writer left behind. The gaps the rows have (candle slots or
+    trade ids the exchange did not send) are recorded in the file's `source_gaps` metadata.
     """
 
     def __init__(self, data_dir: Path, shard: Shard, metadata: dict[str, str]) -> None:
@@ -57,6 +59,11 @@ class ShardWriter:
         )
         self._rows = 0
         self._last_key: object | None = None
+        self._complete = metadata.get("complete", "true") == "true"
+        self._step = step(shard)
+        self._gaps: list[Gap] = []
+        self._first: int | None = None
+        self._last: int | None = None
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if batch.num_rows == 0:
@@ -64,8 +71,18 @@ class ShardWriter:
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         table = table.select(self.schema.names).cast(self.schema)
         self._check(table)
+        self._track_gaps(table)
         self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         self._rows += table.num_rows
+
+    def _track_gaps(self, table: pa.Table) -> None:
+        if self._step is None:
+            return
+        keys = pc.cast(table.column(SORT_KEY[self.shard.dtype]), pa.int64()).to_numpy()
+        self._gaps += inner_gaps(keys, self._step, self._last)
+        if self._first is None:
+            self._first = int(keys[0])
+        self._last = int(keys[-1])
 
     def _check(self, table: pa.Table) -> None:
         keys = table.column(SORT_KEY[self.shard.dtype])
@@ -88,6 +105,10 @@ class ShardWriter:
 
     def commit(self) -> StoredFile:
         """Close, fsync, rename into place and fsync the directory: after this the file is final."""
+        gaps = list(self._gaps)
+        if self._first is not None and self._last is not None:
+            gaps += edge_gaps(self.shard, self._first, self._last, complete=self._complete)
+        self._writer.add_key_value_metadata({"source_gaps": to_metadata(sorted(gaps))})
         self._writer.close()
         with open(self.temp, "rb") as handle:
             os.fsync(handle.fileno())
@@ -136,5 +157,10 @@ def read_shard(data_dir: Path, shard: Shard) -> pa.Table:
 
 
 def file_metadata(path: Path) -> dict[str, str]:
-    raw = pq.read_schema(path).metadata or {}
+    """The file's key-value metadata (shard, source, complete, source_gaps, ...) from its footer."""
+    return footer_metadata(pq.read_metadata(path))
+
+
+def footer_metadata(meta: pq.FileMetaData) -> dict[str, str]:
+    raw = meta.metadata or {}
     return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW")}

@@ -14,12 +14,19 @@ from collections.abc import Mapping
 from importlib.resources import files
 
 import redis.asyncio as aioredis
+from redis import Redis as SyncRedis
 
 from storage.errors import ConfigError, RateLimited
 from workers.settings import Budget
 
 PREFIX = "shardfetch:limit:"
 BUCKETS_PER_WINDOW = 100
+
+
+def _key_pair(exchange: str, group: str, host_key: str) -> tuple[str, str]:
+    """The budget's rolling-window hash and its cooldown key."""
+    base = f"{PREFIX}{exchange}:{group}" + (f":{host_key}" if host_key else "")
+    return base + ":window", base + ":cooldown"
 
 
 def _script(name: str) -> str:
@@ -42,8 +49,7 @@ class Limiter:
         self._cooldown = client.register_script(_script("cooldown.lua"))
 
     def _keys(self, exchange: str, group: str) -> list[str]:
-        base = f"{PREFIX}{exchange}:{group}" + (f":{self.host_key}" if self.host_key else "")
-        return [base + ":window", base + ":cooldown"]
+        return list(_key_pair(exchange, group, self.host_key))
 
     async def acquire(
         self, exchange: str, group: str, weight: int, *, deadline_s: float = 600.0
@@ -78,3 +84,31 @@ class Limiter:
     async def cool_down(self, exchange: str, group: str, seconds: float) -> None:
         """Stop every worker from sending to this group for `seconds` (server feedback)."""
         await self._cooldown(keys=self._keys(exchange, group)[1:], args=[int(seconds * 1000)])
+
+
+def usage(
+    client: SyncRedis, budgets: Mapping[tuple[str, str], Budget], *, host_key: str = ""
+) -> dict[tuple[str, str], tuple[int, float]]:
+    """(weight spent in the current window, cooldown seconds left) per budget, in one round trip.
+
+    For watching only: it reads the same buckets `acquire.lua` counts, without spending.
+    """
+    pipe = client.pipeline(transaction=False)
+    pipe.time()
+    names = list(budgets)
+    for exchange, group in names:
+        window, cooldown = _key_pair(exchange, group, host_key)
+        pipe.hgetall(window)
+        pipe.pttl(cooldown)
+    replies = pipe.execute()
+    seconds, micros = replies[0]
+    now_ms = seconds * 1000 + micros // 1000
+    out = {}
+    for i, name in enumerate(names):
+        buckets, pttl = replies[1 + 2 * i], replies[2 + 2 * i]
+        window_ms = int(budgets[name].seconds * 1000)
+        bucket_ms = max(window_ms // BUCKETS_PER_WINDOW, 1)
+        oldest = now_ms // bucket_ms - -(-window_ms // bucket_ms)
+        used = sum(int(w) for b, w in buckets.items() if int(b) >= oldest)
+        out[name] = (used, max(pttl, 0) / 1000)
+    return out

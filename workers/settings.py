@@ -65,7 +65,8 @@ class Settings:
         urls, budgets = {}, {}
         for name, adapter in ADAPTERS.items():
             for market, default in adapter.base_urls.items():
-                urls[(name, market)] = env.get(url_var(name, market), default).rstrip("/")
+                # Empty counts as unset, so compose files can pass a variable through as "".
+                urls[(name, market)] = (env.get(url_var(name, market)) or default).rstrip("/")
             for group, default in adapter.rate_limits.items():
                 var = budget_var(name, group)
                 budgets[(name, group)] = Budget.parse(env.get(var, default), var)

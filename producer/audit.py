@@ -1,0 +1,93 @@
+"""The `producer verify` report: every stored file checked, and the files against the ledger."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.table import Table
+
+from storage.errors import ShardfetchError
+from storage.files import describe, shard_files
+from storage.gaps import from_metadata
+from storage.integrity import CHECKED, Finding, check_id_continuity, check_ledger, check_rows
+from storage.ledger import Ledger
+from storage.schemas import SORT_KEY
+from storage.shards import Shard
+
+SHOWN = 25  # problems listed one by one in the terminal report; --json has them all
+
+
+@dataclass
+class Audit:
+    files: int = 0
+    rows: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.problem]
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": not self.problems,
+            "files": self.files,
+            "rows": self.rows,
+            "problems": len(self.problems),
+            "counts": dict(Counter(f.kind for f in self.findings)),
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def audit(data_dir: Path, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audit:
+    """Check every file of the selected shards, then compare the files with the ledger."""
+    rep = Audit()
+    footers: dict[str, int] = {}
+    runs: list[tuple[Shard, int, int]] = []
+    for path in shard_files(data_dir):
+        try:
+            stored = describe(path)
+            if not keep(stored.shard):
+                continue
+            table = pq.read_table(path, columns=list(CHECKED[stored.shard.dtype]))
+        except (OSError, ValueError, ShardfetchError, pa.ArrowException) as exc:
+            rep.findings.append(Finding("unreadable", str(path), f"cannot read: {exc}", True))
+            continue
+        rep.files += 1
+        rep.rows += stored.rows
+        footers[stored.shard.key] = stored.rows
+        gaps = from_metadata(stored.metadata.get("source_gaps"))
+        rep.findings += check_rows(stored.shard, table, complete=stored.complete, source_gaps=gaps)
+        if stored.shard.dtype == "aggtrades" and table.num_rows:
+            ids = table.column(SORT_KEY["aggtrades"])
+            runs.append((stored.shard, ids[0].as_py(), ids[-1].as_py()))
+    runs.sort(key=lambda r: (r[0].exchange, r[0].market, r[0].symbol, r[0].period))
+    rep.findings += check_id_continuity(runs)
+    selected = {k: v for k, v in ledger.files().items() if keep(Shard.parse(k))}
+    failed = {k: v for k, v in ledger.failures().items() if keep(Shard.parse(k))}
+    planned = [s.key for s in ledger.planned() if keep(s)]
+    rep.findings += check_ledger(footers, selected, failed, planned)
+    return rep
+
+
+def render(rep: Audit, console: Console) -> None:
+    counts = Counter((f.kind, f.problem) for f in rep.findings)
+    table = Table(title=f"verify: {rep.files} files, {rep.rows:,} rows")
+    for col in ("finding", "kind", "count"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for (kind, problem), n in sorted(counts.items(), key=lambda x: (not x[0][1], x[0][0])):
+        table.add_row(kind, "[red]problem[/red]" if problem else "note", str(n))
+    console.print(table)
+    for f in rep.problems[:SHOWN]:
+        console.print(f"[red]{f.kind}[/red] {f.shard}: {f.detail}")
+    if len(rep.problems) > SHOWN:
+        console.print(f"... and {len(rep.problems) - SHOWN} more problems (see --json)")
+    if rep.problems:
+        console.print(f"[red]{len(rep.problems)} problems[/red]")
+    else:
+        console.print("[green]ok[/green]: no problems")

@@ -1,0 +1,66 @@
+"""Gaps in a shard's rows: missing candle slots (klines) and skipped ids (aggtrades).
+
+A gap is a half-open range [start, end) of open times (klines) or agg ids (aggtrades)
+that has no row. The writer records the gaps the exchange's answers had; `verify` compares
+the gaps it finds in a file with that record to tell the exchange's own gaps from lost rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from storage.shards import Shard
+
+_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+Gap = tuple[int, int]
+
+
+def interval_ms(interval: str) -> int | None:
+    """Milliseconds of a candle interval such as `1m` or `4h`; None for `1M` (months vary)."""
+    unit = interval[-1]
+    return None if unit == "M" else int(interval[:-1]) * _UNIT_MS[unit]
+
+
+def step(shard: Shard) -> int | None:
+    """The expected step of the shard's sort key between rows; None for funding (periods vary)."""
+    if shard.dtype == "klines":
+        return interval_ms(shard.interval or "")
+    if shard.dtype == "aggtrades":
+        return 1
+    return None
+
+
+def inner_gaps(values: np.ndarray, step_: int, before: int | None = None) -> list[Gap]:
+    """Gaps between consecutive sorted `values`; `before` is the value preceding them, if any."""
+    seq = np.asarray(values, dtype=np.int64)
+    if before is not None:
+        seq = np.concatenate([np.array([before], dtype=np.int64), seq])
+    jumps = np.nonzero(np.diff(seq) > step_)[0]
+    return [(int(seq[i]) + step_, int(seq[i + 1])) for i in jumps]
+
+
+def edge_gaps(shard: Shard, first: int, last: int, *, complete: bool) -> list[Gap]:
+    """Candle slots missing before the first and, once the period is over, after the last row.
+
+    Only klines have slots fixed by the calendar; trade ids carry on across shards.
+    """
+    step_ = step(shard)
+    if shard.dtype != "klines" or step_ is None:
+        return []
+    out = []
+    if first - shard.start_ms >= step_:
+        out.append((shard.start_ms, first))
+    if complete and shard.end_ms - last > step_:
+        out.append((last + step_, shard.end_ms))
+    return out
+
+
+def to_metadata(gaps: list[Gap]) -> str:
+    return json.dumps([list(g) for g in gaps], separators=(",", ":"))
+
+
+def from_metadata(text: str | None) -> set[Gap]:
+    return {(int(a), int(b)) for a, b in json.loads(text)} if text else set()

@@ -1,0 +1,120 @@
+"""docker-compose.yml, Dockerfile and Procfile, checked at the YAML and text level.
+
+There is no Docker engine here, so these assert what compose would be given: the services,
+their commands, volumes, profiles and the security settings a user relies on.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from workers.exchanges import ADAPTERS
+from workers.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def env_of(service: dict) -> dict:
+    env = service.get("environment", {})
+    return env if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
+
+
+def test_one_worker_service_per_exchange_queue(compose: dict) -> None:
+    for name in ADAPTERS:
+        service = compose["services"][f"worker-{name}"]
+        command = service["command"]
+        assert command[:4] == ["celery", "-A", "workers", "worker"]
+        assert command[command.index("-Q") + 1] == name
+        assert "container_name" not in service, "a fixed name would forbid --scale"
+    workers = [s for s in compose["services"] if s.startswith("worker-")]
+    assert sorted(workers) == sorted(f"worker-{n}" for n in ADAPTERS)
+
+
+def test_redis_has_a_password_aof_and_is_published_on_localhost_only(compose: dict) -> None:
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    assert command[0] == "redis-server"
+    assert command[command.index("--requirepass") + 1].startswith("${REDIS_PASSWORD:?")
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert all(str(p).startswith("127.0.0.1:") for p in redis.get("ports", []))
+    assert any(v.endswith(":/data") for v in redis["volumes"]), "AOF survives a restart"
+    assert "healthcheck" in redis
+
+
+def test_every_process_shares_redis_with_the_password_and_the_data_volume(compose: dict) -> None:
+    for name in ("flower", "demo", *(f"worker-{n}" for n in ADAPTERS)):
+        service = compose["services"][name]
+        env = env_of(service)
+        assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD[^}]*\}@redis:6379/0", env["REDIS_URL"])
+        assert env["DATA_DIR"] == "/data"
+        assert "data:/data" in service["volumes"], name
+    assert "data" in compose["volumes"] and "redis" in compose["volumes"]
+
+
+def test_flower_requires_basic_auth_from_the_environment(compose: dict) -> None:
+    flower = compose["services"]["flower"]
+    assert flower["command"][:4] == ["celery", "-A", "workers", "flower"]
+    assert env_of(flower)["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+    assert all(str(p).startswith("127.0.0.1:") for p in flower["ports"])
+
+
+def test_simulator_and_one_shot_demo_producer_run_only_under_the_demo_profile(
+    compose: dict,
+) -> None:
+    services = compose["services"]
+    assert services["exchange-sim"]["profiles"] == ["demo"]
+    assert services["exchange-sim"]["command"][0] == "exchange-sim"
+    assert "0.0.0.0" in services["exchange-sim"]["command"], "reachable from other containers"
+    demo = services["demo"]
+    assert demo["profiles"] == ["demo"] and demo["restart"] == "no"
+    assert demo["command"][:2] == ["producer", "enqueue"] and "--wait" in demo["command"]
+    assert "exchange-sim" in demo["depends_on"]
+    others = [n for n, s in services.items() if n not in ("exchange-sim", "demo")]
+    assert all("profiles" not in services[n] for n in others), "the rest start by default"
+    demo_env = dict(
+        line.split("=", 1)
+        for line in (ROOT / "compose.demo.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert demo_env["BINANCE_SPOT_URL"] == "http://exchange-sim:9001"
+    assert {"REDIS_PASSWORD", "FLOWER_BASIC_AUTH"} <= set(demo_env)
+
+
+def test_the_image_installs_every_package_the_commands_import(compose: dict) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("storage", "workers", "producer", "simulator"):
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert "pip install ." in dockerfile
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert service["command"][0] in ("celery", *scripts), name
+
+
+def test_procfile_starts_redis_a_worker_per_exchange_and_flower_on_configurable_ports() -> None:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    procs = dict(line.split(": ", 1) for line in lines if line.strip())
+    assert set(procs) == {"redis", "flower", *(f"worker_{n}" for n in ADAPTERS)}
+    redis = shlex.split(procs["redis"])
+    assert redis[redis.index("--bind") + 1] == "127.0.0.1"
+    assert redis[redis.index("--port") + 1] == "${REDIS_PORT:-6379}"
+    assert "--port=${FLOWER_PORT:-5555}" in procs["flower"]
+    for name in ADAPTERS:
+        assert f"-Q {name}" in procs[f"worker_{name}"]
+
+
+def test_an_empty_url_variable_means_the_default_so_compose_can_pass_it_through() -> None:
+    settings = Settings.from_env({"BINANCE_SPOT_URL": "", "BINANCE_USDM_URL": "http://sim:9001"})
+    assert settings.urls[("binance", "spot")] == ADAPTERS["binance"].base_urls["spot"]
+    assert settings.urls[("binance", "usdm")] == "http://sim:9001"
