@@ -220,7 +220,7 @@ class Ledger:
         return out
 
     def files(self) -> dict[str, dict]:
-        """Shard key -> {rows, bytes, complete, source} of every file the ledger knows."""
+        """Shard key -> {rows, bytes, complete, source, archive_sha256?} of every known file."""
         return {k.decode(): json.loads(v) for k, v in self.client.hgetall(FILES).items()}
 
     def failures(self) -> dict[str, str]:
@@ -239,6 +239,8 @@ class Ledger:
         pipe = self.client.pipeline(transaction=True)
         for f in stored:
             info = {"rows": f.rows, "bytes": f.bytes, "complete": f.complete, "source": f.source}
+            if f.metadata.get("archive_sha256"):
+                info["archive_sha256"] = f.metadata["archive_sha256"]
             pipe.sadd(DONE if f.complete else PARTIAL, f.shard.key)
             pipe.srem(PARTIAL if f.complete else DONE, f.shard.key)
             pipe.hset(FILES, f.shard.key, json.dumps(info))

@@ -167,3 +167,19 @@ def test_archive_downloads_are_charged_to_a_declared_budget() -> None:
     for file in adapter.archive.files(spot_klines("2024-03"), NOW):
         assert file.group in Binance.rate_limits and file.weight == 1
         assert file.url.startswith(Binance.base_urls["archive"] + "/data/spot/daily/klines/")
+
+
+def test_archive_checksums_survive_a_ledger_rebuilt_from_the_files(tmp_path: Path, ledger) -> None:
+    from storage.parquet import ShardWriter
+
+    shard = Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-01-01")
+    sha = "ab" * 32
+    meta = {"source": "archive", "complete": "true", "archive_sha256": sha}
+    with ShardWriter(tmp_path, shard, meta) as writer:
+        stored = writer.commit()
+    ledger.mark_stored(shard, stored, complete=True, source="archive", archive_sha256=sha)
+    before = ledger.files()
+    ledger.client.flushall()
+    ledger.rebuild_from_files(tmp_path)
+    assert ledger.files() == before
+    assert before[shard.key]["archive_sha256"] == sha
