@@ -26,6 +26,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def sim_env(sim_url: str) -> dict[str, str]:
+    """The base-URL variables that point every exchange, and Binance's archive, at one simulator."""
+    return {
+        "BINANCE_SPOT_URL": sim_url,
+        "BINANCE_USDM_URL": sim_url,
+        "BINANCE_ARCHIVE_URL": sim_url,
+        "MEXC_SPOT_URL": sim_url + "/mexc",
+        "MEXC_CONTRACT_URL": sim_url,
+        "GATEIO_URL": sim_url + "/api/v4",
+        "BYBIT_URL": sim_url,
+    }
+
+
 def wait_for(condition: Callable[[], object], timeout_s: float, what: str, poll_s: float = 0.05):
     """Poll `condition` until it returns something truthy; fail the test after `timeout_s`."""
     deadline = time.monotonic() + timeout_s

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import redis
 
-from bench.cluster import BIN, RedisServer, Simulator, Worker, wait_for
+from bench.cluster import BIN, RedisServer, Simulator, Worker, sim_env, wait_for
 from storage.ledger import DONE, FAILED, PARTIAL, PLANNED
 
 EXCHANGES = ("binance", "mexc", "gateio", "bybit")
@@ -35,18 +35,6 @@ PATH_PREFIXES = {
     "gateio": ("/api/v4",),
     "bybit": ("/v5",),
 }
-
-
-def sim_env(sim_url: str) -> dict[str, str]:
-    """The base-URL variables that point every exchange at one simulator."""
-    return {
-        "BINANCE_SPOT_URL": sim_url,
-        "BINANCE_USDM_URL": sim_url,
-        "MEXC_SPOT_URL": sim_url + "/mexc",
-        "MEXC_CONTRACT_URL": sim_url,
-        "GATEIO_URL": sim_url + "/api/v4",
-        "BYBIT_URL": sim_url,
-    }
 
 
 def job_args(exchange: str, days: int) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from bench.cluster import RedisServer, Simulator
+from bench.cluster import RedisServer, Simulator, sim_env
 from storage.shards import Shard
 from workers.backfill import backfill
 from workers.runtime import Runtime
@@ -49,9 +49,7 @@ def main() -> None:
         "10000000/60",
     )
     client = redis.Redis.from_url(server.url)
-    base = Settings.from_env(
-        {"REDIS_URL": server.url, "BINANCE_SPOT_URL": sim.url, "BINANCE_USDM_URL": sim.url}
-    )
+    base = Settings.from_env({"REDIS_URL": server.url, **sim_env(sim.url)})
     budgets = {key: Budget(10_000_000, 60) for key in base.budgets}
     print(
         f"one worker process; simulator latency {args.latency_ms} ms; "
@@ -72,7 +70,7 @@ def main() -> None:
                 rt = Runtime(settings)
                 sim.reset()
                 started = time.perf_counter()
-                outcome = backfill(shard, rt)
+                outcome = backfill(shard, rt, source="rest")
                 seconds = time.perf_counter() - started
                 rt.close()
                 pages = sim.stats()["requests_total"]

@@ -109,6 +109,15 @@ def main() -> None:
 @click.option("--days", type=int, help="Look back N days, today included.")
 @click.option("--start", help="First day, YYYY-MM-DD (UTC).")
 @click.option("--end", help="Day after the last, YYYY-MM-DD (UTC, exclusive); default now.")
+@click.option(
+    "--source",
+    type=click.Choice(["auto", "archive", "rest"]),
+    default="auto",
+    show_default=True,
+    help="auto: the exchange's checksummed archive for closed periods, REST for the open "
+    "tail and anything the archive lacks; archive: archive only (else the shard fails); "
+    "rest: REST only.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; enqueue nothing.")
 @click.option(
     "--wait",
@@ -127,6 +136,7 @@ def enqueue(
     days: int | None,
     start: str | None,
     end: str | None,
+    source: str,
     dry_run: bool,
     wait_: bool,
     timeout: float | None,
@@ -145,6 +155,7 @@ def enqueue(
         start=start,
         end=end,
         now=now,
+        source=source,
     )
     settings = Settings.from_env()
     ledger = connect(settings)

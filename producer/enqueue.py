@@ -19,8 +19,11 @@ class EnqueueReport:
     in_progress: list[Shard] = field(default_factory=list)
 
 
-def enqueue(app: Celery, ledger: Ledger, shards: Sequence[Shard], stale_ms: int) -> EnqueueReport:
-    """Claim each shard in the ledger, then send a task for each claimed one.
+def enqueue(
+    app: Celery, ledger: Ledger, shards: Sequence[Shard], stale_ms: int, source: str = "auto"
+) -> EnqueueReport:
+    """Claim each shard in the ledger, then send a task for each claimed one, carrying the
+    `source` the worker should read it from (auto|archive|rest).
 
     A shard that is done, or queued or running elsewhere, is not sent again. If sending
     fails, the claims not yet sent are released so a re-run sends them.
@@ -35,7 +38,9 @@ def enqueue(app: Celery, ledger: Ledger, shards: Sequence[Shard], stale_ms: int)
     try:
         with app.producer_or_acquire() as producer:
             for shard in claimed:
-                app.send_task(FETCH_TASK, args=[shard.key], producer=producer)
+                app.send_task(
+                    FETCH_TASK, args=[shard.key], kwargs={"source": source}, producer=producer
+                )
                 report.sent.append(shard)
     finally:
         ledger.unclaim(claimed[len(report.sent) :])

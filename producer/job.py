@@ -16,8 +16,9 @@ from producer.wait import wait
 from storage.errors import InputError
 from storage.ledger import Ledger
 from storage.shards import DTYPES, Shard
+from workers.archive import planned_files, source_label
 from workers.exchanges import ADAPTERS
-from workers.exchanges.base import RestReach
+from workers.exchanges.base import ArchiveFile, RestReach
 from workers.runtime import Runtime
 from workers.settings import Settings
 
@@ -32,6 +33,7 @@ class Job:
     interval: str
     window: Window
     now: datetime
+    source: str = "auto"
 
     @classmethod
     def from_options(
@@ -42,6 +44,7 @@ class Job:
         dtypes: list[str],
         interval: str,
         now: datetime,
+        source: str = "auto",
         **window: object,
     ) -> Job:
         if exchange not in ADAPTERS:
@@ -64,6 +67,7 @@ class Job:
             interval,
             window_from(now=now, **window),
             now,
+            source,
         )
 
     def market(self, dtype: str) -> str:
@@ -139,7 +143,7 @@ def run_enqueue(
     from workers.celery import app
 
     stale_ms = int(settings.visibility_timeout_s * 1000)
-    rep = enqueue(app, ledger, shards, stale_ms)
+    rep = enqueue(app, ledger, shards, stale_ms, job.source)
     out.print(
         f"{len(shards)} shards planned: {len(rep.sent)} sent to queue '{job.exchange}', "
         f"{len(rep.already_done)} already done, {len(rep.in_progress)} already queued or running"
@@ -165,40 +169,60 @@ def run_enqueue(
 def print_plan(job: Job, shards: list[Shard], ledger: Ledger, settings: Settings) -> None:
     adapter = settings.adapter(job.exchange)
     done = dict(zip(shards, ledger.is_done(shards), strict=True))
-    table = Table(title=f"plan for {job.exchange} (dry run: nothing enqueued)")
+    now_ms = _ms(job.now)
+    table = Table(title=f"plan for {job.exchange}, source {job.source} (dry run: nothing enqueued)")
     for col in (
         "market",
         "dtype",
         "symbol",
+        "source",
         "shards",
         "first",
         "last",
         "done",
         "to fetch",
+        "archive files",
         "est. weight",
         "at budget",
     ):
         table.add_column(col)
-    groups: dict[tuple, list[Shard]] = {}
+    groups: dict[tuple, list[tuple[Shard, list[ArchiveFile]]]] = {}
     for s in shards:
-        groups.setdefault((s.market, s.dtype, s.symbol, s.interval), []).append(s)
-    for (market, dtype, symbol, interval), group in groups.items():
-        todo = [s for s in group if not done[s]]
-        requests = [r for s in todo for r in adapter.requests(s, min(s.end_ms, _ms(job.now)))]
+        until_ms = min(s.end_ms, now_ms)
+        files = planned_files(adapter, s, now_ms, job.source)
+        source = source_label(files, until_ms)
+        if job.source == "archive" and source != "archive":
+            source = "none: fails"  # archive only, and the archive cannot have it yet
+        groups.setdefault((s.market, s.dtype, s.symbol, s.interval, source), []).append((s, files))
+    for (market, dtype, symbol, interval, source), group in groups.items():
+        todo = [(s, files) for s, files in group if not done[s]]
+        requests = [
+            r
+            for s, files in todo
+            if source in ("rest", "archive+rest")
+            for r in adapter.requests(s, min(s.end_ms, now_ms), files[-1].end_ms if files else None)
+        ]
+        downloads = [f for _, files in todo for f in files]
         weight = sum(r.weight for r in requests)
-        group_name = requests[0].group if requests else market
-        budget = settings.budgets[(job.exchange, group_name)]
-        seconds = weight / budget.weight * budget.seconds
-        cursor = "≥" if dtype == "aggtrades" else ""  # cursor pages beyond the first are unknown
+        seconds = 0.0
+        if requests:
+            budget = settings.budgets[(job.exchange, requests[0].group)]
+            seconds += weight / budget.weight * budget.seconds
+        if downloads:
+            budget = settings.budgets[(job.exchange, downloads[0].group)]
+            seconds += sum(f.weight for f in downloads) / budget.weight * budget.seconds
+        cursor = "≥" if dtype == "aggtrades" and requests else ""  # later cursor pages unknown
         table.add_row(
             market,
             f"{dtype} {interval}" if interval else dtype,
             symbol,
+            source,
             str(len(group)),
-            group[0].period,
-            group[-1].period,
+            group[0][0].period,
+            group[-1][0].period,
             str(len(group) - len(todo)),
             str(len(todo)),
+            f"{len(downloads):,}",
             f"{cursor}{weight:,}",
             f"{cursor}{seconds:,.0f} s",
         )

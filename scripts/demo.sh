@@ -21,6 +21,7 @@ wait_for() {  # wait_for FILE TEXT SECONDS
 export REDIS_URL="redis://127.0.0.1:${redis_port}/0"
 export DATA_DIR="${DATA_DIR:-$PWD/demo-data}"
 export BINANCE_SPOT_URL="http://127.0.0.1:${sim_port}" BINANCE_USDM_URL="http://127.0.0.1:${sim_port}"
+export BINANCE_ARCHIVE_URL="http://127.0.0.1:${sim_port}"
 # The simulated exchange is generous so that two years of daily trade shards finish in
 # minutes; the cluster's shared limiter keeps to the same budget it announces.
 export BINANCE_SPOT_RATE_LIMIT=114000/60 BINANCE_USDM_RATE_LIMIT=2280/60

@@ -38,8 +38,8 @@ def _venue_latency(text: str) -> tuple[str, float]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="exchange-sim",
-        description="Serve the public market-data REST APIs of Binance, MEXC, Gate.io and Bybit "
-        "over deterministic data (MEXC spot under /mexc).",
+        description="Serve the public market-data REST APIs of Binance, MEXC, Gate.io and Bybit, "
+        "and Binance's data archive, over deterministic data (MEXC spot under /mexc).",
     )
     parser.add_argument("--port", type=int, required=True, help="TCP port; 0 picks a free one")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -78,6 +78,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=600.0,
         help="how long Bybit refuses an IP after a breach (default %(default)s)",
+    )
+    parser.add_argument(
+        "--archive-omit",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="answer 404 for archive files whose name matches (glob; repeatable)",
+    )
+    parser.add_argument(
+        "--archive-corrupt",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="serve archive files whose name matches with a flipped byte (glob; repeatable)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
@@ -125,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         venue_latency_ms=dict(args.venue_latency),
         bybit_ban_s=args.bybit_ban_s,
+        archive_omit=tuple(args.archive_omit),
+        archive_corrupt=tuple(args.archive_corrupt),
     )
     asyncio.run(serve(config, args.host, args.port, args.verbose))
     return 0

@@ -11,12 +11,16 @@ from aiohttp import web
 from multidict import MultiDict
 
 from simulator import binance, bybit, gateio, mexc
+from simulator.archive import PREFIX as ARCHIVE_PREFIX
+from simulator.archive import ArchiveStore, NotFound
 from simulator.limits import BudgetSpec, Limits, retry_after_header
 from simulator.trades import DEFAULT_TRADES_PER_DAY
 from simulator.venue import ApiError, Context, Endpoint, Venue
 
 STATS_PATH = "/_sim/stats"
 RESET_PATH = "/_sim/reset"
+ARCHIVE_FAULTS_PATH = "/_sim/archive"
+ARCHIVE_COUNTER = "/data (archive)"
 _JSON = "application/json;charset=UTF-8"
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -35,6 +39,9 @@ class SimConfig:
     #: per venue name, replaces latency_ms (e.g. {"bybit": 200.0} for a slow exchange)
     venue_latency_ms: Mapping[str, float] = field(default_factory=dict)
     bybit_ban_s: float = bybit.BAN_S
+    #: archive file names (glob patterns) to answer 404 for, or to serve corrupted
+    archive_omit: tuple[str, ...] = ()
+    archive_corrupt: tuple[str, ...] = ()
 
 
 def _dumps(value: object) -> bytes:
@@ -64,6 +71,13 @@ class Simulation:
         self.rejected_429 = 0  # every refusal for being over budget, whatever its status
         self.rejected: Counter[str] = Counter()  # the same, per venue
         self._banned_until: dict[tuple[str, str], float] = {}
+        self.archive = ArchiveStore(
+            seed=config.seed,
+            trades_per_day=config.trades_per_day,
+            omit=list(config.archive_omit),
+            corrupt=list(config.archive_corrupt),
+        )
+        self.archive_bytes = 0
 
     def reset(self) -> None:
         self.limits.reset()
@@ -71,6 +85,7 @@ class Simulation:
         self.rejected_429 = 0
         self.rejected.clear()
         self._banned_until.clear()
+        self.archive_bytes = 0
 
     def stats(self) -> dict[str, object]:
         return {
@@ -81,6 +96,8 @@ class Simulation:
             "budgets": {name: [s.limit, s.seconds] for name, s in self.budgets.items()},
             "rejected_429": self.rejected_429,
             "rejected": dict(self.rejected),
+            "archive_bytes": self.archive_bytes,
+            "archive_faults": {"omit": self.archive.omit, "corrupt": self.archive.corrupt},
             "config": {
                 "seed": self.config.seed,
                 "trades_per_day": self.config.trades_per_day,
@@ -133,6 +150,19 @@ class Simulation:
 
         return handle
 
+    async def archive_file(self, request: web.Request) -> web.Response:
+        """A zip or its .CHECKSUM from the archive host's layout; 404 if it does not exist."""
+        self.requests[ARCHIVE_COUNTER] += 1
+        if self.config.latency_ms > 0:
+            await asyncio.sleep(self.config.latency_ms / 1000)
+        try:
+            body = await self.archive.body(request.path, time.time_ns() // 1_000_000)
+        except NotFound:
+            return web.Response(status=404, text="Not Found")
+        self.archive_bytes += len(body)
+        kind = "text/plain" if request.path.endswith(".CHECKSUM") else "application/zip"
+        return web.Response(body=body, content_type=kind)
+
 
 def _response(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
     return web.Response(status=status, body=body, headers={"Content-Type": _JSON, **headers})
@@ -150,6 +180,15 @@ async def _reset(request: web.Request) -> web.Response:
     return _response(200, b"{}", {})
 
 
+async def _archive_faults(request: web.Request) -> web.Response:
+    """Body `{"omit": [patterns], "corrupt": [patterns]}`; a key left out is left as it was."""
+    store = request.app[SIMULATION].archive
+    faults = await request.json()
+    store.omit = list(faults.get("omit", store.omit))
+    store.corrupt = list(faults.get("corrupt", store.corrupt))
+    return _response(200, _dumps({"omit": store.omit, "corrupt": store.corrupt}), {})
+
+
 def make_app(config: SimConfig | None = None) -> web.Application:
     """A fresh simulator app; its Simulation is at app[SIMULATION]."""
     simulation = Simulation(config or SimConfig())
@@ -160,4 +199,6 @@ def make_app(config: SimConfig | None = None) -> web.Application:
             app.router.add_get(endpoint.path, simulation.route(venue, endpoint))
     app.router.add_get(STATS_PATH, _stats)
     app.router.add_post(RESET_PATH, _reset)
+    app.router.add_get(ARCHIVE_PREFIX + "{path:.+}", simulation.archive_file)
+    app.router.add_post(ARCHIVE_FAULTS_PATH, _archive_faults)
     return app

@@ -25,7 +25,7 @@ PARTIAL = PREFIX + "partial"  # set: file stored for a period that had not ended
 QUEUED = PREFIX + "queued"  # hash key -> ms when its message was sent
 RUNNING = PREFIX + "running"  # set: a worker started it and has not finished
 FAILED = PREFIX + "failed"  # hash key -> reason
-FILES = PREFIX + "files"  # hash key -> JSON {rows, bytes, complete, source}
+FILES = PREFIX + "files"  # hash key -> JSON {rows, bytes, complete, source, archive_sha256?}
 LOCK = PREFIX + "lock:"  # LOCK + key -> token of the worker holding the shard
 
 CLAIMED, SKIP_DONE, SKIP_BUSY = 1, 0, 2
@@ -149,9 +149,22 @@ class Ledger:
         """The shard's task was re-sent with a countdown: queued again, not running."""
         self._requeue(keys=[QUEUED, RUNNING], args=[shard.key])
 
-    def mark_stored(self, shard: Shard, stored: StoredFile, *, complete: bool, source: str) -> None:
-        """Record a renamed-into-place file: done if its period had ended, else partial."""
+    def mark_stored(
+        self,
+        shard: Shard,
+        stored: StoredFile,
+        *,
+        complete: bool,
+        source: str,
+        archive_sha256: str | None = None,
+    ) -> None:
+        """Record a renamed-into-place file: done if its period had ended, else partial.
+
+        `archive_sha256` lists the verified checksums of the archive files it was read from.
+        """
         info = {"rows": stored.rows, "bytes": stored.bytes, "complete": complete, "source": source}
+        if archive_sha256:
+            info["archive_sha256"] = archive_sha256
         pipe = self.client.pipeline(transaction=True)
         pipe.sadd(DONE if complete else PARTIAL, shard.key)
         pipe.srem(PARTIAL if complete else DONE, shard.key)
@@ -207,7 +220,7 @@ class Ledger:
         return out
 
     def files(self) -> dict[str, dict]:
-        """Shard key -> {rows, bytes, complete, source} of every file the ledger knows."""
+        """Shard key -> {rows, bytes, complete, source, archive_sha256?} of every known file."""
         return {k.decode(): json.loads(v) for k, v in self.client.hgetall(FILES).items()}
 
     def failures(self) -> dict[str, str]:
@@ -226,6 +239,8 @@ class Ledger:
         pipe = self.client.pipeline(transaction=True)
         for f in stored:
             info = {"rows": f.rows, "bytes": f.bytes, "complete": f.complete, "source": f.source}
+            if f.metadata.get("archive_sha256"):
+                info["archive_sha256"] = f.metadata["archive_sha256"]
             pipe.sadd(DONE if f.complete else PARTIAL, f.shard.key)
             pipe.srem(PARTIAL if f.complete else DONE, f.shard.key)
             pipe.hset(FILES, f.shard.key, json.dumps(info))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 import uuid
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +20,7 @@ from storage.errors import ShardBusy
 from storage.ledger import Ledger
 from storage.parquet import ShardWriter, remove_stale_temps
 from storage.shards import Shard
+from workers.archive_csv import read_batches
 from workers.fetch import fetch_shard
 from workers.runtime import Runtime
 
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 class Outcome:
     shard: str
     state: str  # done | partial | skipped
+    source: str = ""  # archive | archive+rest | rest
     rows: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -67,10 +71,12 @@ def held(ledger: Ledger, shard: Shard, ttl_s: float) -> Iterator[bool]:
         ledger.unlock(shard, token)
 
 
-def backfill(shard: Shard, rt: Runtime) -> Outcome:
+def backfill(shard: Shard, rt: Runtime, source: str = "auto") -> Outcome:
     """Fetch and store `shard` unless it is done or another worker holds it.
 
-    Errors propagate: TransientError for the task to retry, PermanentError to fail it.
+    `source` is auto (archive files for closed periods, REST for the rest and for anything
+    the archive lacks), archive (archive only, else fail) or rest. Errors propagate:
+    TransientError for the task to retry, PermanentError to fail it.
     """
     if rt.ledger.is_done([shard])[0]:
         return Outcome(shard.key, "skipped", note="already done")
@@ -80,10 +86,10 @@ def backfill(shard: Shard, rt: Runtime) -> Outcome:
             raise ShardBusy(f"{shard.key}: another worker holds it")
         if rt.ledger.is_done([shard])[0]:  # finished between our check and our lock
             return Outcome(shard.key, "skipped", note="already done")
-        return _store(shard, rt)
+        return _store(shard, rt, source)
 
 
-def _store(shard: Shard, rt: Runtime) -> Outcome:
+def _store(shard: Shard, rt: Runtime, source: str) -> Outcome:
     started = time.monotonic()
     data_dir = rt.settings.data_dir
     removed = remove_stale_temps(data_dir, shard)
@@ -93,37 +99,60 @@ def _store(shard: Shard, rt: Runtime) -> Outcome:
     until_ms = min(shard.end_ms, now_ms)
     complete = shard.end_ms <= now_ms
     adapter = rt.adapter(shard.exchange)
-    metadata = {
-        "source": "rest",
-        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "complete": str(complete).lower(),
-        "trade_ids": adapter.trade_ids,
-    }
+    with tempfile.TemporaryDirectory(prefix="shardfetch-archive-") as tmp:
+        sourcing = rt.run(rt.downloader.source(adapter, shard, now_ms, until_ms, source, Path(tmp)))
+        metadata = {
+            "source": sourcing.label,
+            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "complete": str(complete).lower(),
+            "trade_ids": adapter.trade_ids,
+        }
+        sha256 = ",".join(d.sha256 for d in sourcing.files)
+        if sourcing.files:
+            metadata["archive_files"] = ",".join(d.file.name for d in sourcing.files)
+            metadata["archive_sha256"] = sha256
 
-    async def pump(writer: ShardWriter) -> None:
-        batches = fetch_shard(
-            rt.http,
-            adapter,
-            shard,
-            until_ms,
-            concurrency=rt.settings.page_concurrency,
-            attempts=rt.settings.page_attempts,
-        )
-        async for batch in batches:
-            if shard.dtype == "klines" and not complete:
-                batch = _closed_candles(batch, now_ms)
-            writer.write(batch)
+        async def pump(writer: ShardWriter) -> None:
+            for downloaded in sourcing.files:
+                for batch in read_batches(downloaded.path, adapter.archive, shard):
+                    writer.write(batch)
+            if sourcing.rest_from_ms is None:
+                return
+            batches = fetch_shard(
+                rt.http,
+                adapter,
+                shard,
+                until_ms,
+                start_ms=sourcing.rest_from_ms,
+                concurrency=rt.settings.page_concurrency,
+                attempts=rt.settings.page_attempts,
+            )
+            async for batch in batches:
+                if shard.dtype == "klines" and not complete:
+                    batch = _closed_candles(batch, now_ms)
+                writer.write(batch)
 
-    with ShardWriter(data_dir, shard, metadata) as writer:
-        rt.run(pump(writer))
-        stored = writer.commit()
-    rt.ledger.mark_stored(shard, stored, complete=complete, source="rest")
+        with ShardWriter(data_dir, shard, metadata) as writer:
+            rt.run(pump(writer))
+            stored = writer.commit()
+    rt.ledger.mark_stored(
+        shard, stored, complete=complete, source=sourcing.label, archive_sha256=sha256 or None
+    )
     seconds = time.monotonic() - started
     state = "done" if complete else "partial"
     log.info(
-        "%s: %s, %d rows, %d bytes, %.2fs", shard.key, state, stored.rows, stored.bytes, seconds
+        "%s: %s from %s, %d rows, %d bytes, %.2fs",
+        shard.key,
+        state,
+        sourcing.label,
+        stored.rows,
+        stored.bytes,
+        seconds,
     )
-    return Outcome(shard.key, state, stored.rows, stored.bytes, round(seconds, 3))
+    note = sourcing.note
+    return Outcome(
+        shard.key, state, sourcing.label, stored.rows, stored.bytes, round(seconds, 3), note
+    )
 
 
 def _closed_candles(batch: pa.RecordBatch, now_ms: int) -> pa.RecordBatch:

@@ -65,15 +65,17 @@ async def fetch_shard(
     shard: Shard,
     until_ms: int,
     *,
+    start_ms: int | None = None,
     concurrency: int = 8,
     attempts: int = 5,
 ) -> AsyncIterator[pa.RecordBatch]:
-    """Yield the shard's batches in time order while up to `concurrency` pages are in flight.
+    """Yield the shard's batches of [start_ms or its start, until_ms) in time order while up to
+    `concurrency` pages are in flight.
 
     Chains are started at most `2 * concurrency` ahead of the consumer, so memory holds a
     bounded number of pages however large the shard is.
     """
-    chains = deque(adapter.requests(shard, until_ms))
+    chains = deque(adapter.requests(shard, until_ms, start_ms))
     gate = asyncio.Semaphore(concurrency)
     running: deque[asyncio.Task] = deque()
     try:

@@ -10,6 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from storage.ledger import Ledger
+from workers.archive import Downloader
 from workers.exchanges.base import Adapter
 from workers.http import Http
 from workers.ratelimit import Limiter
@@ -33,6 +34,12 @@ class Runtime:
         self._aioredis = aioredis.Redis.from_url(settings.redis_url)
         self.limiter = Limiter(self._aioredis, settings.budgets)
         self.http = Http(self.limiter, timeout_s=settings.http_timeout_s)
+        self.downloader = Downloader(
+            self.http,
+            concurrency=settings.archive_concurrency,
+            attempts=settings.archive_attempts,
+            timeout_s=settings.http_timeout_s,
+        )
         self._adapters: dict[str, Adapter] = {}
 
     def adapter(self, exchange: str) -> Adapter:

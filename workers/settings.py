@@ -52,6 +52,8 @@ class Settings:
     budgets: Mapping[tuple[str, str], Budget] = field(default_factory=dict)
     page_concurrency: int = 8
     page_attempts: int = 5
+    archive_concurrency: int = 4
+    archive_attempts: int = 3
     shard_attempts: int = 6
     http_timeout_s: float = 30.0
     lock_ttl_s: float = 60.0
@@ -75,6 +77,10 @@ class Settings:
             budgets=budgets,
             page_concurrency=_int(env, "SHARDFETCH_PAGE_CONCURRENCY", cls.page_concurrency),
             page_attempts=_int(env, "SHARDFETCH_PAGE_ATTEMPTS", cls.page_attempts),
+            archive_concurrency=_int(
+                env, "SHARDFETCH_ARCHIVE_CONCURRENCY", cls.archive_concurrency
+            ),
+            archive_attempts=_int(env, "SHARDFETCH_ARCHIVE_ATTEMPTS", cls.archive_attempts),
             shard_attempts=_int(env, "SHARDFETCH_SHARD_ATTEMPTS", cls.shard_attempts),
             http_timeout_s=_float(env, "SHARDFETCH_HTTP_TIMEOUT_S", cls.http_timeout_s),
             lock_ttl_s=_float(env, "SHARDFETCH_LOCK_TTL_S", cls.lock_ttl_s),

@@ -40,12 +40,13 @@ def _close_runtime(**_: object) -> None:
 
 
 @app.task(name=FETCH_TASK, bind=True, max_retries=None)
-def fetch_shard(self, key: str) -> dict:
-    """Fetch one shard by key; retried with backoff on transient faults, failed on permanent."""
+def fetch_shard(self, key: str, source: str = "auto") -> dict:
+    """Fetch one shard by key from `source` (auto|archive|rest); retried with backoff on
+    transient faults, failed on permanent ones."""
     rt = runtime()
     shard = Shard.parse(key)
     try:
-        return backfill(shard, rt).as_dict()
+        return backfill(shard, rt, source).as_dict()
     except ShardBusy:
         # Not this delivery's failure: come back when the holder's lock could have expired.
         raise self.retry(countdown=rt.settings.lock_ttl_s) from None

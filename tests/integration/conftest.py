@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bench.cluster import RedisServer, Simulator, Worker
+from bench.cluster import RedisServer, Simulator, Worker, sim_env
 
 pytestmark = pytest.mark.integration
 
@@ -42,12 +42,7 @@ class Cluster:
             **os.environ,
             "REDIS_URL": redis_url,
             "DATA_DIR": str(self.data_dir),
-            "BINANCE_SPOT_URL": sim.url,
-            "BINANCE_USDM_URL": sim.url,
-            "MEXC_SPOT_URL": sim.url + "/mexc",
-            "MEXC_CONTRACT_URL": sim.url,
-            "GATEIO_URL": sim.url + "/api/v4",
-            "BYBIT_URL": sim.url,
+            **sim_env(sim.url),
             "SHARDFETCH_LOCK_TTL_S": "2",
             "PYTHONUNBUFFERED": "1",
             **env,

@@ -1,4 +1,8 @@
-"""A real cluster (redis-server, exchange-sim, celery workers) driven through the producer CLI."""
+"""A real cluster (redis-server, exchange-sim, celery workers) driven through the producer CLI.
+
+These tests pin the REST path (`--source rest`); tests/integration/test_archive.py covers the
+archive path and the choice between them.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,20 @@ from storage.ledger import DONE, PLANNED
 from storage.shards import Shard
 from tests.integration.truth import assert_matches_truth, stored_frame
 
-KLINES = ["--data", "klines", "--interval", "1m", "--start", "2024-01-01", "--end", "2024-03-01"]
-TRADES = ["--data", "aggtrades", "--start", "2024-02-28", "--end", "2024-03-02"]
-FUNDING = ["--data", "funding", "--start", "2024-01-01", "--end", "2024-03-01"]
+REST = ["--source", "rest"]
+KLINES = [
+    *REST,
+    "--data",
+    "klines",
+    "--interval",
+    "1m",
+    "--start",
+    "2024-01-01",
+    "--end",
+    "2024-03-01",
+]
+TRADES = [*REST, "--data", "aggtrades", "--start", "2024-02-28", "--end", "2024-03-02"]
+FUNDING = [*REST, "--data", "funding", "--start", "2024-01-01", "--end", "2024-03-01"]
 
 SHARDS = [
     Shard("binance", "spot", "klines", "BTCUSDT", "2024-01", "1m"),
@@ -109,7 +124,7 @@ def test_two_producers_at_once_fetch_each_shard_once(make_cluster):
 def test_kill9_mid_shard_then_rerun_completes_without_duplicates(make_cluster):
     cluster = make_cluster("--latency-ms", "40", "--trades-per-day", "200000")
     worker = cluster.start_worker("doomed")
-    days = ["--data", "aggtrades", "--start", "2024-03-01", "--end", "2024-03-04"]
+    days = [*REST, "--data", "aggtrades", "--start", "2024-03-01", "--end", "2024-03-04"]
     sent = run_producer(cluster.env, "enqueue", "--symbol", "BTCUSDT", *days)
     assert sent.returncode == 0 and " 3 sent" in sent.stdout, sent.stdout + sent.stderr
 
@@ -135,7 +150,7 @@ def test_kill9_mid_shard_then_rerun_completes_without_duplicates(make_cluster):
 def test_unfinished_day_is_stored_partial_and_refreshed_by_the_next_run(make_cluster):
     cluster = make_cluster()
     cluster.start_worker("a")
-    today = ["--data", "aggtrades", "--days", "1"]
+    today = [*REST, "--data", "aggtrades", "--days", "1"]
     enqueue(cluster, *today)
     doc = json.loads(run_producer(cluster.env, "status", "--json").stdout)
     (group,) = doc["groups"]

@@ -6,7 +6,7 @@ import json
 import os
 import urllib.request
 
-from bench.cluster import BIN, Process, Simulator, free_port, run_producer, wait_for
+from bench.cluster import BIN, Process, Simulator, free_port, run_producer, sim_env, wait_for
 from tests.integration.test_end_to_end import FUNDING, SHARDS
 from tests.integration.truth import assert_matches_truth
 
@@ -26,8 +26,7 @@ def test_procfile_processes_start_under_honcho_and_run_a_job(tmp_path):
         "FLOWER_UNAUTHENTICATED_API": "true",
         "WORKER_CONCURRENCY": "2",
         "DATA_DIR": str(tmp_path / "data"),
-        "BINANCE_SPOT_URL": sim.url,
-        "BINANCE_USDM_URL": sim.url,
+        **sim_env(sim.url),
         "PYTHONUNBUFFERED": "1",
     }
     honcho = Process(

@@ -28,7 +28,9 @@ class Chains:
     def __init__(self, chains: int, pages: int = 1) -> None:
         self.chains, self.pages = chains, pages
 
-    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
+    def requests(
+        self, shard: Shard, until_ms: int, start_ms: int | None = None
+    ) -> list[PageRequest]:
         return [self._request(c, 0) for c in range(self.chains)]
 
     def _request(self, chain: int, page: int) -> PageRequest:

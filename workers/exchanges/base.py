@@ -48,6 +48,55 @@ class Page:
     next: PageRequest | None = None
 
 
+@dataclass(frozen=True)
+class ArchiveFile:
+    """One zipped CSV of a public data archive, covering [start_ms, end_ms) of a shard.
+
+    The checksum is at `url + ".CHECKSUM"` in `sha256sum` format. `group` and `weight` are
+    what the cluster-wide limiter charges for each download.
+    """
+
+    url: str
+    start_ms: int
+    end_ms: int
+    group: str
+    weight: int = 1
+
+    @property
+    def name(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+class Archive(Protocol):
+    """An exchange's public archive of closed periods, as pure declarations.
+
+    An adapter that has one exposes it as its `archive` attribute; shared code downloads,
+    verifies and streams the files (workers/archive.py) and never sees the exchange.
+    """
+
+    def files(self, shard: Shard, now_ms: int) -> list[ArchiveFile]:
+        """The files that cover a prefix of the shard, in time order, using only periods
+        closed by `now_ms`; empty when the archive has nothing for it."""
+        ...
+
+    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
+        """Schema columns the archive's file lacks (left null); auto mode prefers REST then."""
+        ...
+
+    def columns(self, shard: Shard) -> dict[str, pa.DataType | None]:
+        """The CSV's columns in file order (names ours), with the type to read each as;
+        None for a column that is not kept."""
+        ...
+
+    def has_header(self, first_line: bytes) -> bool:
+        """Whether this file opens with a header row (some archives changed mid-history)."""
+        ...
+
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+        """Rows read with `columns` as a batch in the dtype's schema (units normalised)."""
+        ...
+
+
 class Adapter(Protocol):
     name: ClassVar[str]
     #: market -> default base URL (overridden by `<EXCHANGE>_<MARKET>_URL`)
@@ -63,8 +112,14 @@ class Adapter(Protocol):
 
     def __init__(self, urls: Mapping[str, str]) -> None: ...
 
-    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
-        """The first request of each independent page chain covering [shard start, until_ms)."""
+    #: the exchange's public archive of closed periods, or None
+    archive: Archive | None
+
+    def requests(
+        self, shard: Shard, until_ms: int, start_ms: int | None = None
+    ) -> list[PageRequest]:
+        """The first request of each independent page chain covering [start_ms, until_ms);
+        `start_ms` defaults to the shard's start (later only for a tail after archive files)."""
         ...
 
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:

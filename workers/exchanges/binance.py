@@ -20,6 +20,7 @@ from workers.exchanges.base import (
     load_json,
     retry_after_s,
 )
+from workers.exchanges.binance_archive import BinanceArchive
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -84,6 +85,7 @@ class Binance:
     base_urls: ClassVar[dict[str, str]] = {
         "spot": "https://api.binance.com",
         "usdm": "https://fapi.binance.com",
+        "archive": "https://data.binance.vision",
     }
     # Published: spot 6000 weight/min, USD-M 2400 weight/min, funding history 500 req/5 min;
     # the defaults keep 5% headroom for other software on the same IP.
@@ -91,6 +93,8 @@ class Binance:
         "spot": "5700/60",
         "usdm": "2280/60",
         "usdm_funding": "475/300",
+        # The archive host publishes no limit: five downloads a second per cluster is polite.
+        "archive": "300/60",
     }
     markets: ClassVar[dict[str, str]] = {"klines": "spot", "aggtrades": "spot", "funding": "usdm"}
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVAL_MS)
@@ -98,6 +102,7 @@ class Binance:
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
+        self.archive = BinanceArchive(self.urls["archive"]) if "archive" in self.urls else None
 
     def _request(self, shard_market: str, dtype: str, params: dict, **kw) -> PageRequest:
         url = self.urls[shard_market] + PATHS[(shard_market, dtype)]
@@ -105,8 +110,10 @@ class Binance:
         return PageRequest(url, tuple((k, str(v)) for k, v in params.items()), group, **kw)
 
     # -- planning -----------------------------------------------------------------------
-    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
-        start, market = shard.start_ms, shard.market
+    def requests(
+        self, shard: Shard, until_ms: int, start_ms: int | None = None
+    ) -> list[PageRequest]:
+        start, market = shard.start_ms if start_ms is None else start_ms, shard.market
         if shard.dtype == "klines":
             limit, weight = KLINE_PAGE[market]
             step = limit * INTERVAL_MS[shard.interval]

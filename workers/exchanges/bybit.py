@@ -62,6 +62,7 @@ class Bybit:
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
     trade_ids: ClassVar[str] = "sparse"  # archive trade ids are UUID-like, not counters
+    archive: ClassVar[None] = None  # REST only, for now
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
@@ -80,8 +81,10 @@ class Bybit:
             )
         return None
 
-    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
-        start = shard.start_ms
+    def requests(
+        self, shard: Shard, until_ms: int, start_ms: int | None = None
+    ) -> list[PageRequest]:
+        start = shard.start_ms if start_ms is None else start_ms
         if shard.dtype == "klines":
             step = KLINE_PAGE * INTERVAL_MS[shard.interval]
             # start and end are inclusive: end one ms before the next window's first open.

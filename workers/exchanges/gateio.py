@@ -94,6 +94,7 @@ class GateIo:
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
     trade_ids: ClassVar[str] = "sparse"  # one id sequence for every pair: gaps are normal
+    archive: ClassVar[None] = None  # REST only, for now
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
@@ -117,8 +118,10 @@ class GateIo:
             )
         return None
 
-    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
-        start = shard.start_ms
+    def requests(
+        self, shard: Shard, until_ms: int, start_ms: int | None = None
+    ) -> list[PageRequest]:
+        start = shard.start_ms if start_ms is None else start_ms
         if shard.dtype == "klines":
             step = CANDLE_PAGE * INTERVAL_MS[shard.interval]
             # from and to are inclusive seconds; `limit` may not be sent with them.

@@ -81,6 +81,7 @@ class Mexc:
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(SPOT_INTERVALS)
     trade_ids: ClassVar[str] = "none"  # aggTrades ids are null; agg_id is made from the time
+    archive: ClassVar[None] = None  # REST only, for now
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
@@ -107,8 +108,10 @@ class Mexc:
             )
         return None
 
-    def requests(self, shard: Shard, until_ms: int) -> list[PageRequest]:
-        start = shard.start_ms
+    def requests(
+        self, shard: Shard, until_ms: int, start_ms: int | None = None
+    ) -> list[PageRequest]:
+        start = shard.start_ms if start_ms is None else start_ms
         if shard.dtype == "klines":
             step = KLINE_PAGE * INTERVAL_MS[shard.interval]
             # endTime is exclusive per ccxt, inclusive per Binance habit: one ms before the
