@@ -18,7 +18,7 @@ from rich.text import Text
 
 from storage.ledger import Ledger, ShardState
 from storage.shards import Shard
-from workers.ratelimit import usage
+from workers.ratelimit import cooldowns, usage
 from workers.settings import Budget
 
 FINISHED = ("done", "partial", "failed")
@@ -47,7 +47,10 @@ class Snapshot:
     states: list[ShardState]
     lines: list[Line]
     queues: dict[str, int]
-    limits: dict[tuple[str, str], tuple[int, float]]
+    #: weight spent in the current window per (exchange, endpoint group)
+    limits: dict[tuple[str, str], int]
+    #: seconds left per (exchange, host) told to stay away
+    cooldowns: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def snapshot(
@@ -72,7 +75,8 @@ def snapshot(
     queues = dict(zip(exchanges, pipe.execute(), strict=True))
     mine = {k: v for k, v in budgets.items() if k[0] in exchanges}
     limits = usage(ledger.client, mine) if mine else {}
-    return Snapshot(time.monotonic(), states, list(lines.values()), queues, limits)
+    cooling = cooldowns(ledger.client, exchanges)
+    return Snapshot(time.monotonic(), states, list(lines.values()), queues, limits, cooling)
 
 
 @dataclass
@@ -133,15 +137,18 @@ def render(snap: Snapshot, pace: Pace, budgets: Mapping[tuple[str, str], Budget]
     parts: list[RenderableType] = [table]
     queues = "  ".join(f"{name}: {depth}" for name, depth in snap.queues.items())
     parts.append(Text(f"queue depth  {queues or '-'}"))
-    for (exchange, group), (used, cooldown_s) in sorted(snap.limits.items()):
+    for (exchange, group), used in sorted(snap.limits.items()):
         budget = budgets[(exchange, group)]
         share = used / budget.weight
-        note = f"  cooling down {cooldown_s:.0f}s" if cooldown_s > 0 else ""
         parts.append(
             Text(
                 f"limiter {exchange} {group}: {used:,}/{budget.weight:,} per {budget.seconds:g}s "
-                f"({share:.0%}){note}"
+                f"({share:.0%})"
             )
+        )
+    for (exchange, host), left_s in sorted(snap.cooldowns.items()):
+        parts.append(
+            Text(f"{exchange} {host}: cooling down {left_s:.0f}s (the exchange said so)", "yellow")
         )
     return Stack(*parts)
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -121,13 +122,15 @@ class Downloader:
             raise ArchiveMissing(f"archive file {file.name} is missing (HTTP 404)", status=404)
         error = check_http(status, {}, b"") if status != 200 else None
         if isinstance(error, RateLimited):
-            await self.http.limiter.cool_down(exchange, file.group, error.retry_after_s)
+            await self.http.limiter.cool_down(exchange, urlsplit(url).netloc, error.retry_after_s)
         if error is not None:
             raise error
 
     async def _once(self, exchange: str, file: ArchiveFile, dest: Path) -> Downloaded:
         # One charge covers the zip and its .CHECKSUM: the budget counts files.
-        await self.http.limiter.acquire(exchange, file.group, file.weight)
+        await self.http.limiter.acquire(
+            exchange, file.group, file.weight, host=urlsplit(file.url).netloc
+        )
         text = bytearray()
         digest = hashlib.sha256()
         with open(dest, "wb") as out:

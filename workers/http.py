@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -38,9 +39,11 @@ class Http:
     async def get(self, adapter: Adapter, request: PageRequest) -> bytes:
         """The body of a successful answer; otherwise the adapter's error for it.
 
-        Rate-limit answers also set a cluster-wide cooldown before they are raised.
+        The weight the exchange reports used corrects the shared budget, and a rate-limit
+        answer sets a cluster-wide cooldown on its host before it is raised.
         """
-        await self.limiter.acquire(adapter.name, request.group, request.weight)
+        host = urlsplit(request.url).netloc
+        await self.limiter.acquire(adapter.name, request.group, request.weight, host=host)
         try:
             async with self.session.get(request.url, params=request.params) as response:
                 body = await response.read()
@@ -49,13 +52,23 @@ class Http:
             raise ExchangeUnavailable(f"timeout on {request.url}") from None
         except aiohttp.ClientError as exc:
             raise ExchangeUnavailable(f"{type(exc).__name__} on {request.url}: {exc}") from None
+        reported = adapter.usage(request, headers)
+        if reported is not None:
+            added = await self.limiter.observe(
+                adapter.name, reported.group, reported.used, reported.window_s
+            )
+            if added:
+                log.info(
+                    "%s %s: the exchange counts %d more weight than we spent; budget corrected",
+                    adapter.name,
+                    reported.group,
+                    added,
+                )
         try:
             adapter.check(status, headers, body)
         except RateLimited as exc:
-            log.warning(
-                "%s %s: %s; cooling down %.1fs", adapter.name, request.group, exc, exc.retry_after_s
-            )
-            await self.limiter.cool_down(adapter.name, request.group, exc.retry_after_s)
+            log.warning("%s %s: %s; cooling down %.1fs", adapter.name, host, exc, exc.retry_after_s)
+            await self.limiter.cool_down(adapter.name, host, exc.retry_after_s)
             raise
         return body
 

@@ -1,8 +1,12 @@
 """The cluster-wide rate limiter: one weighted rolling-window budget per exchange endpoint group.
 
-The atomic part lives in `lua/acquire.lua` (spend N weight now, else how long to wait) and
-reads Redis `TIME`, so every worker on every host shares one clock and one budget. This
-module is the policy: ask, sleep with jitter, honour cooldowns, give up at a deadline.
+The atomic part lives in `lua/*.lua` (spend N weight now, else how long to wait; take in what
+the exchange reports spent) and reads Redis `TIME`, so every worker on every host shares one
+clock and one budget. This module is the policy: ask, sleep with jitter, honour cooldowns,
+give up at a deadline.
+
+Budgets are kept per endpoint group, cooldowns per exchange host: an exchange that answers
+429, 418 or 403 limits the IP on that host, so every group served from it stops.
 """
 
 from __future__ import annotations
@@ -23,53 +27,82 @@ PREFIX = "shardfetch:limit:"
 BUCKETS_PER_WINDOW = 100
 
 
-def _key_pair(exchange: str, group: str, host_key: str) -> tuple[str, str]:
-    """The budget's rolling-window hash and its cooldown key."""
-    base = f"{PREFIX}{exchange}:{group}" + (f":{host_key}" if host_key else "")
-    return base + ":window", base + ":cooldown"
+def window_key(exchange: str, group: str, limit_key: str = "") -> str:
+    """The hash of a budget's rolling window: time bucket -> weight spent in it."""
+    return f"{PREFIX}{exchange}:{group}" + (f":{limit_key}" if limit_key else "") + ":window"
+
+
+def cooldown_key(exchange: str, host: str, limit_key: str = "") -> str:
+    """Exists while the exchange's `host` told us to stay away; its PTTL is the time left."""
+    return f"{PREFIX}{exchange}:cooldown:{host}" + (f":{limit_key}" if limit_key else "")
 
 
 def _script(name: str) -> str:
     return files("workers").joinpath("lua", name).read_text()
 
 
+def _bucket_ms(window_ms: int) -> int:
+    return max(window_ms // BUCKETS_PER_WINDOW, 1)
+
+
 class Limiter:
-    """Spends request weight from shared budgets keyed by (exchange, group[, host])."""
+    """Spends request weight from budgets shared by every worker that uses the same Redis.
+
+    `margin_ms` keeps each spend in the window that much longer than the budget says: a
+    request is counted here when it is sent and at the exchange when it arrives, so the
+    margin must cover the delay between the two. `limit_key` separates budgets for hosts
+    that reach the exchange from their own egress IP (the exchange counts per IP).
+    """
 
     def __init__(
         self,
         client: aioredis.Redis,
         budgets: Mapping[tuple[str, str], Budget],
         *,
-        host_key: str = "",
+        limit_key: str = "",
+        margin_ms: int = 0,
     ) -> None:
         self.budgets = dict(budgets)
-        self.host_key = host_key
+        self.limit_key = limit_key
+        self.margin_ms = margin_ms
         self._acquire = client.register_script(_script("acquire.lua"))
         self._cooldown = client.register_script(_script("cooldown.lua"))
+        self._observe = client.register_script(_script("observe.lua"))
 
-    def _keys(self, exchange: str, group: str) -> list[str]:
-        return list(_key_pair(exchange, group, self.host_key))
+    def _window(self, exchange: str, group: str) -> tuple[Budget, int, int]:
+        """The budget, its window held in ms (margin included) and its bucket in ms."""
+        budget = self.budgets[(exchange, group)]
+        held_ms = int(budget.seconds * 1000) + self.margin_ms
+        return budget, held_ms, _bucket_ms(int(budget.seconds * 1000))
 
     async def acquire(
-        self, exchange: str, group: str, weight: int, *, deadline_s: float = 600.0
+        self,
+        exchange: str,
+        group: str,
+        weight: int,
+        *,
+        host: str = "",
+        deadline_s: float = 600.0,
     ) -> float:
-        """Wait until `weight` may be spent, spend it, and return the seconds waited.
+        """Wait until `weight` may be spent and `host` is not cooling down, spend it, and
+        return the seconds waited.
 
         Raises RateLimited if that would take longer than `deadline_s`.
         """
-        budget = self.budgets[(exchange, group)]
+        budget, held_ms, bucket_ms = self._window(exchange, group)
         if weight > budget.weight:
             raise ConfigError(
                 f"a request of weight {weight} can never fit {exchange} {group}'s budget of "
                 f"{budget.weight}/{budget.seconds:g}s; raise the budget"
             )
-        window_ms = int(budget.seconds * 1000)
-        bucket_ms = max(window_ms // BUCKETS_PER_WINDOW, 1)
-        args = [weight, budget.weight, window_ms, bucket_ms]
+        keys = [
+            window_key(exchange, group, self.limit_key),
+            cooldown_key(exchange, host, self.limit_key),
+        ]
+        args = [weight, budget.weight, held_ms, bucket_ms]
         started = time.monotonic()
         while True:
-            wait_ms = int(await self._acquire(keys=self._keys(exchange, group), args=args))
+            wait_ms = int(await self._acquire(keys=keys, args=args))
             if wait_ms == 0:
                 return time.monotonic() - started
             waited = time.monotonic() - started
@@ -81,15 +114,32 @@ class Limiter:
             # Jitter spreads the waiters so they do not all ask again in the same instant.
             await asyncio.sleep(wait_ms / 1000 + random.uniform(0, bucket_ms / 1000))
 
-    async def cool_down(self, exchange: str, group: str, seconds: float) -> None:
-        """Stop every worker from sending to this group for `seconds` (server feedback)."""
-        await self._cooldown(keys=self._keys(exchange, group)[1:], args=[int(seconds * 1000)])
+    async def cool_down(self, exchange: str, host: str, seconds: float) -> None:
+        """Stop every worker from sending to the exchange's `host` for `seconds` (the server
+        said so: 429, 418, 403 with Retry-After)."""
+        key = cooldown_key(exchange, host, self.limit_key)
+        await self._cooldown(keys=[key], args=[max(int(seconds * 1000), 1)])
+
+    async def observe(self, exchange: str, group: str, used: int, window_s: float) -> int:
+        """Take in the weight the exchange reports this IP used in its `window_s` window
+        (X-MBX-USED-WEIGHT-1M); returns the weight added to the budget, 0 if none.
+
+        Only a report over the budget's own window corrects it: another window's figure
+        says nothing about this one.
+        """
+        budget = self.budgets.get((exchange, group))
+        if budget is None or budget.seconds != window_s:
+            return 0
+        _, held_ms, bucket_ms = self._window(exchange, group)
+        args = [used, int(window_s * 1000), bucket_ms, held_ms + 2 * bucket_ms]
+        key = window_key(exchange, group, self.limit_key)
+        return int(await self._observe(keys=[key], args=args))
 
 
 def usage(
-    client: SyncRedis, budgets: Mapping[tuple[str, str], Budget], *, host_key: str = ""
-) -> dict[tuple[str, str], tuple[int, float]]:
-    """(weight spent in the current window, cooldown seconds left) per budget, in one round trip.
+    client: SyncRedis, budgets: Mapping[tuple[str, str], Budget], *, limit_key: str = ""
+) -> dict[tuple[str, str], int]:
+    """Weight spent in the current window per budget, in one round trip.
 
     For watching only: it reads the same buckets `acquire.lua` counts, without spending.
     """
@@ -97,18 +147,25 @@ def usage(
     pipe.time()
     names = list(budgets)
     for exchange, group in names:
-        window, cooldown = _key_pair(exchange, group, host_key)
-        pipe.hgetall(window)
-        pipe.pttl(cooldown)
-    replies = pipe.execute()
-    seconds, micros = replies[0]
+        pipe.hgetall(window_key(exchange, group, limit_key))
+    seconds, micros = (replies := pipe.execute())[0]
     now_ms = seconds * 1000 + micros // 1000
     out = {}
-    for i, name in enumerate(names):
-        buckets, pttl = replies[1 + 2 * i], replies[2 + 2 * i]
+    for name, buckets in zip(names, replies[1:], strict=True):
         window_ms = int(budgets[name].seconds * 1000)
-        bucket_ms = max(window_ms // BUCKETS_PER_WINDOW, 1)
+        bucket_ms = _bucket_ms(window_ms)
         oldest = now_ms // bucket_ms - -(-window_ms // bucket_ms)
-        used = sum(int(w) for b, w in buckets.items() if int(b) >= oldest)
-        out[name] = (used, max(pttl, 0) / 1000)
+        out[name] = sum(int(w) for b, w in buckets.items() if int(b) >= oldest)
+    return out
+
+
+def cooldowns(client: SyncRedis, exchanges: list[str]) -> dict[tuple[str, str], float]:
+    """Seconds left per (exchange, host) that is cooling down now (for watching)."""
+    out = {}
+    for exchange in exchanges:
+        for key in client.scan_iter(match=f"{PREFIX}{exchange}:cooldown:*", count=100):
+            left_ms = client.pttl(key)
+            if left_ms > 0:
+                host = key.decode().removeprefix(f"{PREFIX}{exchange}:cooldown:")
+                out[(exchange, host)] = left_ms / 1000
     return out

@@ -32,7 +32,12 @@ class Runtime:
         self.redis = redis.Redis.from_url(settings.redis_url)
         self.ledger = Ledger(self.redis)
         self._aioredis = aioredis.Redis.from_url(settings.redis_url)
-        self.limiter = Limiter(self._aioredis, settings.budgets)
+        self.limiter = Limiter(
+            self._aioredis,
+            settings.budgets,
+            limit_key=settings.limit_key,
+            margin_ms=settings.limit_margin_ms,
+        )
         self.http = Http(self.limiter, timeout_s=settings.http_timeout_s)
         self.downloader = Downloader(
             self.http,

@@ -50,6 +50,10 @@ class Settings:
     urls: Mapping[tuple[str, str], str] = field(default_factory=dict)
     #: budget per (exchange, endpoint group)
     budgets: Mapping[tuple[str, str], Budget] = field(default_factory=dict)
+    #: hosts that share an egress IP share a key; "" is one budget for the whole cluster
+    limit_key: str = ""
+    #: how much longer than its window the limiter holds each spend (send-to-arrival delay)
+    limit_margin_ms: int = 500
     page_concurrency: int = 8
     page_attempts: int = 5
     archive_concurrency: int = 4
@@ -75,6 +79,8 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR", str(cls.data_dir))),
             urls=urls,
             budgets=budgets,
+            limit_key=env.get("SHARDFETCH_LIMIT_KEY", cls.limit_key).strip(),
+            limit_margin_ms=_int(env, "SHARDFETCH_LIMIT_MARGIN_MS", cls.limit_margin_ms, zero=True),
             page_concurrency=_int(env, "SHARDFETCH_PAGE_CONCURRENCY", cls.page_concurrency),
             page_attempts=_int(env, "SHARDFETCH_PAGE_ATTEMPTS", cls.page_attempts),
             archive_concurrency=_int(
@@ -94,15 +100,15 @@ class Settings:
         return cls({m: u for (x, m), u in self.urls.items() if x == exchange})
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    return int(_float(env, name, default))
+def _int(env: Mapping[str, str], name: str, default: int, *, zero: bool = False) -> int:
+    return int(_float(env, name, default, zero=zero))
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, zero: bool = False) -> float:
     try:
         value = float(env.get(name, default))
     except ValueError:
         raise ConfigError(f"{name}={env[name]!r} is not a number") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive")
+    if value < 0 or (value == 0 and not zero) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be {'zero or more' if zero else 'positive'}")
     return value

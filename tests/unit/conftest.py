@@ -40,3 +40,9 @@ def fixture_bytes():
         return (FIXTURES / exchange / name).read_bytes()
 
     return read
+
+
+@pytest.fixture
+def make_async_redis(redis_server: fakeredis.FakeServer):
+    """New asyncio clients of the test's one Redis (one per simulated worker process)."""
+    return lambda: fakeredis.FakeAsyncRedis(server=redis_server)

@@ -31,7 +31,7 @@ from storage.errors import (
 )
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
-from workers.exchanges.base import PageRequest
+from workers.exchanges.base import PageRequest, Usage
 from workers.exchanges.binance import Binance
 
 HOUR_MS = 3_600_000
@@ -220,6 +220,40 @@ def test_rate_limit_without_retry_after_still_waits(binance: Binance, status: in
     with pytest.raises(RateLimited) as caught:
         binance.check(status, {}, b"")
     assert caught.value.retry_after_s > 0
+
+
+@pytest.mark.parametrize(
+    ("group", "headers", "expected"),
+    [
+        (
+            "spot",
+            {"X-MBX-USED-WEIGHT": "7", "X-MBX-USED-WEIGHT-1M": "1234"},
+            Usage("spot", 1234, 60),
+        ),
+        ("usdm", {"x-mbx-used-weight-1m": "99"}, Usage("usdm", 99, 60)),
+        ("usdm_funding", {"X-MBX-USED-WEIGHT-1M": "99"}, Usage("usdm", 99, 60)),
+        ("spot", {"X-MBX-USED-WEIGHT-5S": "40"}, Usage("spot", 40, 5)),
+        ("spot", {"X-MBX-USED-WEIGHT-1H": "40"}, Usage("spot", 40, 3600)),
+        ("spot", {"Content-Type": "application/json"}, None),
+        ("spot", {"X-MBX-USED-WEIGHT-1M": "many"}, None),
+        ("archive", {"X-MBX-USED-WEIGHT-1M": "5"}, None),
+    ],
+    ids=[
+        "spot-1m",
+        "usdm-lowercase",
+        "funding-reports-usdm-weight",
+        "5s",
+        "1h",
+        "none",
+        "bad",
+        "archive",
+    ],
+)
+def test_the_used_weight_header_is_read_for_the_hosts_weight_budget(
+    binance: Binance, group: str, headers: dict, expected: Usage | None
+) -> None:
+    request = PageRequest("http://x", (), group, 1)
+    assert binance.usage(request, headers) == expected
 
 
 def test_a_ban_waits_longer_than_a_429_by_default(binance: Binance) -> None:

@@ -30,7 +30,7 @@ def busy_ledger(ledger: Ledger, server: fakeredis.FakeServer) -> None:
     ledger.client.rpush("binance", "message-1", "message-2")
     limiter = Limiter(fakeredis.FakeAsyncRedis(server=server), BUDGETS)
     asyncio.run(limiter.acquire("binance", "spot", 1500))
-    asyncio.run(limiter.cool_down("binance", "usdm", 30))
+    asyncio.run(limiter.cool_down("binance", "fapi.binance.com", 30))
 
 
 def frame_text(ledger: Ledger) -> str:
@@ -58,8 +58,9 @@ def test_a_frame_counts_shards_per_exchange_and_data_type(
     )
     assert klines.rows == 44_640 and lines["funding"].done == 1
     assert snap.queues == {"binance": 2}
-    assert snap.limits[("binance", "spot")] == (1500, 0.0)
-    assert 25 < snap.limits[("binance", "usdm")][1] <= 30
+    assert snap.limits == {("binance", "spot"): 1500, ("binance", "usdm"): 0}
+    assert list(snap.cooldowns) == [("binance", "fapi.binance.com")]
+    assert 25 < snap.cooldowns[("binance", "fapi.binance.com")] <= 30
 
 
 def test_the_frame_shows_counts_queue_depth_and_limiter_use(
@@ -70,7 +71,7 @@ def test_the_frame_shows_counts_queue_depth_and_limiter_use(
     assert "1/5" in text and "44,640" in text
     assert "queue depth  binance: 2" in text
     assert "limiter binance spot: 1,500/6,000 per 60s (25%)" in text
-    assert "cooling down" in text
+    assert "binance fapi.binance.com: cooling down 30s" in text
 
 
 def test_pace_gives_rows_per_second_and_eta_from_shards_finished_while_watching(

@@ -6,24 +6,34 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
-import fakeredis
 import pytest
 
 from storage.errors import ConfigError, RateLimited
 from workers import ratelimit
-from workers.ratelimit import Limiter
+from workers.ratelimit import Limiter, cooldown_key, cooldowns, usage, window_key
 from workers.settings import Budget, Settings
 
 SPOT = ("binance", "spot")
 USDM = ("binance", "usdm")
+API = "api.binance.com"
+FAPI = "fapi.binance.com"
 
 
-def run(main: Callable[[fakeredis.FakeServer], Awaitable[None]]) -> None:
-    asyncio.run(main(fakeredis.FakeServer()))
+@pytest.fixture
+def limiter(make_async_redis: Callable) -> Callable[..., Limiter]:
+    """A new limiter, on a new client of the test's one Redis: separate workers, one budget.
+
+    Call it inside the test's event loop (asyncio clients belong to the loop they first use).
+    """
+
+    def make(budgets: dict, **kw) -> Limiter:
+        return Limiter(make_async_redis(), budgets, **kw)
+
+    return make
 
 
-def limiter(server: fakeredis.FakeServer, budgets: dict, **kw) -> Limiter:
-    return Limiter(fakeredis.FakeAsyncRedis(server=server), budgets, **kw)
+def run(main: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(main(), timeout=30))
 
 
 @pytest.fixture
@@ -36,18 +46,18 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ratelimit, "asyncio", SimpleNamespace(sleep=refuse))
 
 
-def test_spending_up_to_the_budget_is_immediate(no_waiting: None) -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(10, 60)})
+def test_spending_up_to_the_budget_is_immediate(limiter, no_waiting: None) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(10, 60)})
         for weight in (4, 4, 2):
             assert await lim.acquire(*SPOT, weight) < 1.0
 
     run(main)
 
 
-def test_the_request_past_the_budget_is_refused_with_a_positive_wait() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(10, 60)})
+def test_the_request_past_the_budget_is_refused_with_a_positive_wait(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(10, 60)})
         await lim.acquire(*SPOT, 10)
         with pytest.raises(RateLimited) as caught:
             await lim.acquire(*SPOT, 1, deadline_s=1.0)
@@ -57,10 +67,10 @@ def test_the_request_past_the_budget_is_refused_with_a_positive_wait() -> None:
     run(main)
 
 
-def test_the_script_itself_refuses_and_says_how_long_to_wait() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(10, 60)})
-        keys = lim._keys(*SPOT)
+def test_the_script_itself_refuses_and_says_how_long_to_wait(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(10, 60)})
+        keys = [window_key(*SPOT), cooldown_key("binance", API)]
         args = [6, 10, 60_000, 600]  # weight, budget, window ms, bucket ms
         assert await lim._acquire(keys=keys, args=args) == 0
         wait_ms = await lim._acquire(keys=keys, args=args)
@@ -70,9 +80,9 @@ def test_the_script_itself_refuses_and_says_how_long_to_wait() -> None:
     run(main)
 
 
-def test_a_refused_request_spends_nothing(no_waiting: None) -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(10, 60)})
+def test_a_refused_request_spends_nothing(limiter, no_waiting: None) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(10, 60)})
         await lim.acquire(*SPOT, 7)
         with pytest.raises(RateLimited):
             await lim.acquire(*SPOT, 5, deadline_s=0)
@@ -81,75 +91,85 @@ def test_a_refused_request_spends_nothing(no_waiting: None) -> None:
     run(main)
 
 
-def test_a_waiter_gets_the_weight_once_the_window_rolls_on() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(2, 0.2)})  # a 200 ms window keeps the test short
+def test_a_waiter_gets_the_weight_once_the_window_rolls_on(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(2, 0.2)})  # a 200 ms window keeps the test short
         await lim.acquire(*SPOT, 2)
         waited = await lim.acquire(*SPOT, 1, deadline_s=5.0)
-        assert 0.05 < waited < 2.0
+        assert 0.15 < waited < 2.0
+
+    run(main)
+
+
+def test_the_margin_holds_each_spend_that_much_longer_than_the_window(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(2, 0.2)}, margin_ms=300)
+        await lim.acquire(*SPOT, 2)
+        waited = await lim.acquire(*SPOT, 1, deadline_s=5.0)
+        assert 0.45 < waited < 2.0  # window 0.2 s + margin 0.3 s
 
     run(main)
 
 
 @pytest.mark.parametrize("weight", [11, 1000])
-def test_a_weight_larger_than_the_whole_budget_is_a_config_error(weight: int) -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(10, 60)})
+def test_a_weight_larger_than_the_whole_budget_is_a_config_error(limiter, weight: int) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(10, 60)})
         with pytest.raises(ConfigError, match="raise the budget"):
             await lim.acquire(*SPOT, weight)
 
     run(main)
 
 
-def test_a_cooldown_stops_requests_with_budget_left() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(6000, 60)})
-        await lim.cool_down(*SPOT, 30)
+def test_a_cooldown_stops_requests_with_budget_left(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(6000, 60)})
+        await lim.cool_down("binance", API, 30)
         with pytest.raises(RateLimited) as caught:
-            await lim.acquire(*SPOT, 1, deadline_s=5.0)
+            await lim.acquire(*SPOT, 1, host=API, deadline_s=5.0)
         assert 25.0 < caught.value.retry_after_s <= 30.0
 
     run(main)
 
 
-def test_a_shorter_cooldown_never_shortens_a_longer_one() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(6000, 60)})
-        await lim.cool_down(*SPOT, 120)
-        await lim.cool_down(*SPOT, 5)
+def test_a_shorter_cooldown_never_shortens_a_longer_one(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(6000, 60)})
+        await lim.cool_down("binance", API, 120)
+        await lim.cool_down("binance", API, 5)
         with pytest.raises(RateLimited) as caught:
-            await lim.acquire(*SPOT, 1, deadline_s=60.0)
+            await lim.acquire(*SPOT, 1, host=API, deadline_s=60.0)
         assert caught.value.retry_after_s > 100.0
 
     run(main)
 
 
-def test_a_longer_cooldown_extends_a_shorter_one() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(6000, 60)})
-        await lim.cool_down(*SPOT, 5)
-        await lim.cool_down(*SPOT, 120)
+def test_a_longer_cooldown_extends_a_shorter_one(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(6000, 60)})
+        await lim.cool_down("binance", API, 5)
+        await lim.cool_down("binance", API, 120)
         with pytest.raises(RateLimited) as caught:
-            await lim.acquire(*SPOT, 1, deadline_s=60.0)
+            await lim.acquire(*SPOT, 1, host=API, deadline_s=60.0)
         assert caught.value.retry_after_s > 100.0
 
     run(main)
 
 
-def test_a_short_cooldown_is_waited_out() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        lim = limiter(server, {SPOT: Budget(6000, 1)})  # 10 ms buckets: little jitter
-        await lim.cool_down(*SPOT, 0.1)
-        waited = await lim.acquire(*SPOT, 1, deadline_s=5.0)
-        assert 0.05 < waited < 2.0
+def test_a_short_cooldown_is_waited_out(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(6000, 1)})  # 10 ms buckets: little jitter
+        await lim.cool_down("binance", API, 0.3)
+        waited = await lim.acquire(*SPOT, 1, host=API, deadline_s=5.0)
+        assert 0.25 < waited < 2.0
 
     run(main)
 
 
-def test_two_limiters_on_one_server_share_one_budget() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        one = limiter(server, {SPOT: Budget(10, 60)})
-        two = limiter(server, {SPOT: Budget(10, 60)})
+def test_two_limiters_on_one_server_share_one_budget(limiter) -> None:
+    async def main() -> None:
+        one = limiter({SPOT: Budget(10, 60)})
+        two = limiter({SPOT: Budget(10, 60)})
         await one.acquire(*SPOT, 6)
         await two.acquire(*SPOT, 4)
         for lim in (one, two):
@@ -159,37 +179,108 @@ def test_two_limiters_on_one_server_share_one_budget() -> None:
     run(main)
 
 
-def test_a_cooldown_set_by_one_worker_stops_the_others() -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        one = limiter(server, {SPOT: Budget(6000, 60)})
-        two = limiter(server, {SPOT: Budget(6000, 60)})
-        await one.cool_down(*SPOT, 30)
+def test_a_cooldown_set_by_one_worker_stops_the_others(limiter) -> None:
+    async def main() -> None:
+        one = limiter({SPOT: Budget(6000, 60)})
+        two = limiter({SPOT: Budget(6000, 60)})
+        await one.cool_down("binance", API, 30)
         with pytest.raises(RateLimited):
-            await two.acquire(*SPOT, 1, deadline_s=1.0)
+            await two.acquire(*SPOT, 1, host=API, deadline_s=1.0)
 
     run(main)
 
 
-def test_budgets_of_different_groups_and_exchanges_are_independent(no_waiting: None) -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
+def test_a_cooldown_stops_every_group_on_its_host_and_no_other_host(
+    limiter, no_waiting: None
+) -> None:
+    async def main() -> None:
+        budgets = {USDM: Budget(10, 60), ("binance", "usdm_funding"): Budget(10, 60)}
+        budgets |= {SPOT: Budget(10, 60), ("mexc", "spot"): Budget(10, 60)}
+        lim = limiter(budgets)
+        await lim.cool_down("binance", FAPI, 60)
+        for group in ("usdm", "usdm_funding"):
+            with pytest.raises(RateLimited):
+                await lim.acquire("binance", group, 1, host=FAPI, deadline_s=1.0)
+        await lim.acquire(*SPOT, 10, host=API)
+        await lim.acquire("mexc", "spot", 10, host=FAPI)  # another exchange's own cooldowns
+
+    run(main)
+
+
+def test_budgets_of_different_groups_and_exchanges_are_independent(
+    limiter, no_waiting: None
+) -> None:
+    async def main() -> None:
         budgets = {SPOT: Budget(10, 60), USDM: Budget(10, 60), ("mexc", "spot"): Budget(10, 60)}
-        lim = limiter(server, budgets)
+        lim = limiter(budgets)
         await lim.acquire(*SPOT, 10)
-        await lim.cool_down(*SPOT, 60)
         await lim.acquire(*USDM, 10)
         await lim.acquire("mexc", "spot", 10)
 
     run(main)
 
 
-def test_hosts_with_their_own_egress_ip_get_their_own_budget(no_waiting: None) -> None:
-    async def main(server: fakeredis.FakeServer) -> None:
-        host_a = limiter(server, {SPOT: Budget(10, 60)}, host_key="10.0.0.1")
-        host_b = limiter(server, {SPOT: Budget(10, 60)}, host_key="10.0.0.2")
+def test_hosts_with_their_own_egress_ip_get_their_own_budget(limiter, no_waiting: None) -> None:
+    async def main() -> None:
+        host_a = limiter({SPOT: Budget(10, 60)}, limit_key="10.0.0.1")
+        host_b = limiter({SPOT: Budget(10, 60)}, limit_key="10.0.0.2")
         await host_a.acquire(*SPOT, 10)
         await host_b.acquire(*SPOT, 10)
+        await host_a.cool_down("binance", API, 60)
+        await host_b.acquire(*SPOT, 0, host=API)  # host a's ban is not host b's
 
     run(main)
+
+
+def test_weight_the_exchange_reports_beyond_our_count_is_spent_for_everyone(limiter) -> None:
+    async def main() -> None:
+        one = limiter({SPOT: Budget(100, 60)})
+        two = limiter({SPOT: Budget(100, 60)})
+        await one.acquire(*SPOT, 10)
+        # Other software on the same IP spent 80 more: the exchange says 90 are used.
+        assert await one.observe(*SPOT, 90, 60) == 80
+        await two.acquire(*SPOT, 10)
+        with pytest.raises(RateLimited):
+            await two.acquire(*SPOT, 1, deadline_s=1.0)
+
+    run(main)
+
+
+def test_a_report_at_or_below_our_count_changes_nothing(limiter, no_waiting: None) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(100, 60)})
+        await lim.acquire(*SPOT, 50)
+        # 50 sent, 30 arrived so far: weight in flight is not in the exchange's figure yet.
+        assert await lim.observe(*SPOT, 30, 60) == 0
+        assert await lim.observe(*SPOT, 50, 60) == 0
+        await lim.acquire(*SPOT, 50)
+
+    run(main)
+
+
+def test_a_report_over_another_window_than_the_budget_is_ignored(limiter, no_waiting: None) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(100, 10)})
+        assert await lim.observe(*SPOT, 99, 60) == 0  # a 1M figure says nothing of 10 s
+        assert await lim.observe("binance", "unknown", 99, 10) == 0
+        await lim.acquire(*SPOT, 100)
+
+    run(main)
+
+
+def test_usage_and_cooldowns_are_read_without_spending(limiter, redis_client) -> None:
+    budgets = {SPOT: Budget(100, 60), USDM: Budget(100, 60)}
+
+    async def main() -> None:
+        lim = limiter(budgets)
+        await lim.acquire(*SPOT, 30)
+        await lim.cool_down("binance", FAPI, 20)
+
+    run(main)
+    assert usage(redis_client, budgets) == {SPOT: 30, USDM: 0}
+    assert usage(redis_client, budgets) == {SPOT: 30, USDM: 0}
+    left = cooldowns(redis_client, ["binance", "mexc"])
+    assert list(left) == [("binance", FAPI)] and 15 < left[("binance", FAPI)] <= 20
 
 
 # -- Budget and Settings ------------------------------------------------------------------
@@ -256,3 +347,13 @@ def test_settings_read_url_and_rate_limit_from_the_environment() -> None:
 def test_a_bad_rate_limit_in_the_environment_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="BINANCE_SPOT_RATE_LIMIT='6000 per minute'"):
         Settings.from_env({"BINANCE_SPOT_RATE_LIMIT": "6000 per minute"})
+
+
+def test_settings_read_the_limit_key_and_margin() -> None:
+    settings = Settings.from_env(
+        {"SHARDFETCH_LIMIT_KEY": " eu-1 ", "SHARDFETCH_LIMIT_MARGIN_MS": "0"}
+    )
+    assert (settings.limit_key, settings.limit_margin_ms) == ("eu-1", 0)
+    assert (Settings.from_env({}).limit_key, Settings.from_env({}).limit_margin_ms) == ("", 500)
+    with pytest.raises(ConfigError, match="SHARDFETCH_LIMIT_MARGIN_MS must be zero or more"):
+        Settings.from_env({"SHARDFETCH_LIMIT_MARGIN_MS": "-1"})

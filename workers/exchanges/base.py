@@ -43,6 +43,16 @@ class RestReach:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What the exchange says this IP has spent: `used` weight of `group`'s budget in its
+    own rolling `window_s` (Binance's X-MBX-USED-WEIGHT-1M)."""
+
+    group: str
+    used: int
+    window_s: float
+
+
+@dataclass(frozen=True)
 class Page:
     batch: pa.RecordBatch
     next: PageRequest | None = None
@@ -129,6 +139,11 @@ class Adapter(Protocol):
 
     def check(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         """Raise the right error for a response that carries no data."""
+        ...
+
+    def usage(self, request: PageRequest, headers: Mapping[str, str]) -> Usage | None:
+        """The weight the exchange reports this IP used, from a response's headers; None
+        where it reports none. The limiter takes it in when it is more than it counted."""
         ...
 
     def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:

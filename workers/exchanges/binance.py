@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -16,6 +17,7 @@ from workers.exchanges.base import (
     Page,
     PageRequest,
     RestReach,
+    Usage,
     check_http,
     load_json,
     retry_after_s,
@@ -53,6 +55,11 @@ PATHS = {
 KLINE_PAGE = {"spot": (1000, 2), "usdm": (499, 2)}
 AGGTRADE_PAGE, AGGTRADE_WEIGHT = 1000, {"spot": 4, "usdm": 20}
 FUNDING_PAGE = 1000
+#: `X-MBX-USED-WEIGHT-(intervalNum)(intervalLetter)`: the IP's weight used on this host
+USED_WEIGHT = re.compile(r"x-mbx-used-weight-(\d+)([smhd])", re.IGNORECASE)
+UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: the weight budget each endpoint group's answers report (funding has its own request count)
+WEIGHT_GROUP = {"spot": "spot", "usdm": "usdm", "usdm_funding": "usdm"}
 
 _AGG_TYPE = pa.struct(
     [
@@ -279,6 +286,16 @@ class Binance:
         if code is None or status in (418, 429) or status >= 500:
             raise generic
         raise PermanentError(f"binance: {msg} (code {code})", status=status, code=code)
+
+    def usage(self, request: PageRequest, headers: Mapping[str, str]) -> Usage | None:
+        """`X-MBX-USED-WEIGHT-1M: 1234` on every answer, 429s included."""
+        group = WEIGHT_GROUP.get(request.group)
+        for name, value in headers.items() if group else ():
+            match = USED_WEIGHT.fullmatch(name)
+            if match and value.isdigit():
+                window_s = int(match[1]) * UNIT_S[match[2].lower()]
+                return Usage(group, int(value), window_s)
+        return None
 
 
 def _error_body(body: bytes) -> tuple[int | None, str | None]:

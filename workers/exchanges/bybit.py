@@ -19,7 +19,7 @@ from storage.errors import ExchangeUnavailable, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.exchanges import columns as col
-from workers.exchanges.base import Page, PageRequest, RestReach, check_http, load_json
+from workers.exchanges.base import Page, PageRequest, RestReach, Usage, check_http, load_json
 from workers.exchanges.columns import INTERVAL_MS
 
 INTERVALS = {
@@ -199,6 +199,10 @@ class Bybit:
                 status=status,
             )
         raise check_http(status, headers, body) or ExchangeUnavailable(f"bybit: HTTP {status}")
+
+    def usage(self, request: PageRequest, headers: Mapping[str, str]) -> Usage | None:
+        """None: Bybit reports per-UID limits only, on private endpoints."""
+        return None
 
 
 def _result(data: object, body: bytes) -> dict:

@@ -25,6 +25,7 @@ from workers.exchanges.base import (
     Page,
     PageRequest,
     RestReach,
+    Usage,
     check_http,
     load_json,
     retry_after_s,
@@ -296,6 +297,10 @@ class GateIo:
         if label is None or status >= 500:
             raise generic
         raise PermanentError(f"gateio: {label}: {message}", status=status)
+
+    def usage(self, request: PageRequest, headers: Mapping[str, str]) -> Usage | None:
+        """None: Gate counts requests left per endpoint; its 429 and reset time are what we use."""
+        return None
 
 
 def _reset_s(headers: Mapping[str, str]) -> float:

@@ -24,6 +24,7 @@ from workers.exchanges.base import (
     Page,
     PageRequest,
     RestReach,
+    Usage,
     check_http,
     load_json,
     retry_after_s,
@@ -290,6 +291,10 @@ class Mexc:
                 raise generic
             return
         raise PermanentError(f"mexc: {msg} (code {code})", status=status, code=code)
+
+    def usage(self, request: PageRequest, headers: Mapping[str, str]) -> Usage | None:
+        """None: MEXC sends no usage header on public endpoints."""
+        return None
 
 
 def _contract_data(data: object, body: bytes) -> dict:
