@@ -1,4 +1,4 @@
-"""The `producer` command line: enqueue, status, verify, reconcile, coverage.
+"""The `producer` command line: enqueue, status, retry-failed, verify, reconcile, coverage.
 
 Expected failures print one line and exit 2 (refused input) or 1.
 """
@@ -204,6 +204,51 @@ def verify(as_json: bool, exchange: str | None, symbol: str | None, dtype: str |
     else:
         render(rep, make_console())
     sys.exit(1 if rep.problems else 0)
+
+
+@main.command("retry-failed")
+@filters
+@click.option(
+    "--source",
+    type=click.Choice(["auto", "archive", "rest"]),
+    default="auto",
+    show_default=True,
+    help="Where the shards are read from this time (as for enqueue).",
+)
+@click.option("--dry-run", is_flag=True, help="List the failed shards and their reasons only.")
+@click.option("--wait", "wait_", is_flag=True, help="Block with a progress bar until they finish.")
+@click.option("--timeout", type=float, help="With --wait: give up after this many seconds.")
+@expected_errors
+def retry_failed(
+    exchange: str | None,
+    symbol: str | None,
+    dtype: str | None,
+    source: str,
+    dry_run: bool,
+    wait_: bool,
+    timeout: float | None,
+) -> None:
+    """Send the shards that failed (see `producer status`) to their queues again."""
+    from producer.job import out, wait_and_report
+    from producer.retry import failed_shards, resend_failed
+
+    settings = Settings.from_env()
+    ledger = connect(settings)
+    failures = failed_shards(ledger, selector(exchange, symbol, dtype))
+    if not failures:
+        out.print("no failed shards in this selection: nothing to retry")
+        return
+    for shard, reason in failures.items():
+        out.print(f"[red]failed[/red] {shard.key}: {reason}")
+    if dry_run:
+        return
+    rep = resend_failed(ledger, list(failures), settings, source)
+    out.print(
+        f"{len(rep.sent)} failed shards sent again, {len(rep.already_done)} done meanwhile, "
+        f"{len(rep.in_progress)} already queued or running"
+    )
+    if wait_:
+        sys.exit(wait_and_report(ledger, list(failures), settings, timeout))
 
 
 @main.command()

@@ -150,6 +150,16 @@ def run_enqueue(
     )
     if not block or not shards:
         return 0
+    return wait_and_report(ledger, shards, settings, timeout_s)
+
+
+def wait_and_report(
+    ledger: Ledger, shards: list[Shard], settings: Settings, timeout_s: float | None
+) -> int:
+    """Wait for `shards` with the live view, then print what was stored and what failed.
+
+    Returns the exit code: 0 if all were stored, 1 if any failed, 130 on Ctrl-C.
+    """
     try:
         states = wait(ledger, shards, out, budgets=settings.budgets, timeout_s=timeout_s)
     except KeyboardInterrupt:
@@ -163,6 +173,8 @@ def run_enqueue(
     )
     for s in failed:
         out.print(f"[red]failed[/red] {s.shard.key}: {s.reason}")
+    if failed:
+        out.print("fix the cause, then `producer retry-failed` sends the failed shards again")
     return 1 if failed else 0
 
 
