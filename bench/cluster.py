@@ -137,11 +137,12 @@ class Worker(Process):
         name: str,
         queue: str = "binance",
         concurrency: int = 1,
+        app: str = "workers",
     ):
         args = [
             str(BIN / "celery"),
             "-A",
-            "workers",
+            app,
             "worker",
             "-Q",
             queue,
