@@ -100,7 +100,7 @@ def test_the_issue_interface_with_only_its_variables_reads_the_simulator(make_cl
     assert doc["totals"]["done"] == 2
 
 
-def test_rerun_sends_zero_requests_with_status_json(make_cluster):
+def test_status_json_is_one_document_with_counts_rows_and_bytes(make_cluster):
     cluster = make_cluster()
     cluster.start_worker("a", concurrency=2)
     enqueue(cluster, *FUNDING)
