@@ -154,7 +154,8 @@ def test_make_setup_installs_python3_venv_where_python3_lacks_it(tmp_path: Path)
     env = {"PATH": f"{fake}:/usr/bin:/bin", "FAKE_ROOT": str(tmp_path)}
     result = subprocess.run(
         ["make", "-C", str(ROOT), "setup", f"VENV={venv}", "SUDO="],
-        env={**os.environ, **env},
+        # Not the MAKEFLAGS of a `make test` that runs this test: this make starts fresh.
+        env={**{k: v for k, v in os.environ.items() if "MAKE" not in k}, **env},
         capture_output=True,
         text=True,
         timeout=60,
