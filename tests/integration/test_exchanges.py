@@ -172,19 +172,40 @@ def test_plan_shows_what_rest_cannot_serve(make_cluster):
     assert not cluster.redis.smembers(PLANNED)
 
 
-def test_mixed_job_on_four_queues_runs_concurrently(tmp_path, redis_url):
+SLOW_VENUE, BASE_LATENCY_MS, DAYS = "gateio", 50, 2
+
+
+def test_mixed_job_on_four_queues_where_a_10x_slower_venue_holds_no_one_back(tmp_path, redis_url):
+    """Gate answers 10x slower than the others. Its own work waits on ~8 rounds of 500 ms;
+    the other three, each on its own queue, worker and budget, finish well before it."""
     from bench.cluster import Simulator
     from bench.mixed import EXCHANGES, run_job
 
-    sim = Simulator(tmp_path, name="mixed-sim")
+    slow_ms = 10 * BASE_LATENCY_MS
+    sim = Simulator(
+        tmp_path,
+        *("--latency-ms", str(BASE_LATENCY_MS)),
+        *("--venue-latency", f"{SLOW_VENUE}={slow_ms}"),
+        name="mixed-sim",
+    )
     try:
-        finishes, outputs = run_job(tmp_path, redis_url, sim, days=1, timeout_s=180)
+        finishes, outputs = run_job(tmp_path, redis_url, sim, days=DAYS, timeout_s=240)
     finally:
         sim.stop()
     assert [f.exchange for f in finishes] == list(EXCHANGES)
+    figures = "; ".join(
+        f"{f.exchange} done at {f.seconds:.2f}s ({f.requests} requests)" for f in finishes
+    )
+    print(f"latency {BASE_LATENCY_MS} ms, {SLOW_VENUE} {slow_ms} ms: {figures}")
     for f in finishes:
         assert f.shards > 0 and f.failed == 0 and f.requests > 0, f
-    # every exchange's worker took its own queue's shards, and all were under way together
+    # every exchange's worker took its own queue's shards
     logs = {x: (tmp_path / f"worker-{x}-w.log").read_text() for x in EXCHANGES}
     assert all("] received" in log and "succeeded" in log for log in logs.values())
-    assert "skipping 1 bybit aggtrades" in " ".join(outputs[EXCHANGES.index("bybit")].split())
+    bybit_out = " ".join(outputs[EXCHANGES.index("bybit")].split())
+    assert f"skipping {DAYS} bybit aggtrades" in bybit_out
+    slow = next(f for f in finishes if f.exchange == SLOW_VENUE)
+    fast = [f for f in finishes if f.exchange != SLOW_VENUE]
+    # Had the slow venue held the others back (a shared worker, queue or budget), they
+    # would finish with it or after it; each finishes at least a second before it instead.
+    assert all(f.seconds < slow.seconds - 1.0 for f in fast), figures
