@@ -123,10 +123,13 @@ def test_exchange_stores_ground_truth_from_its_own_queue(make_cluster, exchange)
 
 REFUSALS = [
     ("mexc", "klines", "Invalid symbol."),
+    ("mexc", "aggtrades", "Invalid symbol."),
     ("mexc", "funding", "Contract does not exist"),
     ("gateio", "klines", "INVALID_CURRENCY_PAIR"),
+    ("gateio", "aggtrades", "INVALID_CURRENCY_PAIR"),
     ("gateio", "funding", "CONTRACT_NOT_FOUND"),
     ("bybit", "klines", "Not supported symbols"),
+    ("bybit", "aggtrades", "Not supported symbols"),  # beyond REST, yet still checked
     ("bybit", "funding", "Not supported symbols"),
 ]
 
@@ -150,7 +153,7 @@ def test_unknown_symbol_refused_with_the_exchanges_reason(make_cluster):
         line = " ".join(result.stderr.split())
         assert reason in line and f"{exchange} " in line, (exchange, line)
     assert not cluster.redis.smembers(PLANNED), "nothing was planned or queued"
-    assert cluster.redis.llen("mexc") == cluster.redis.llen("gateio") == 0
+    assert all(cluster.redis.llen(queue) == 0 for queue in MARKETS), "nor queued"
 
 
 def test_plan_shows_what_rest_cannot_serve(make_cluster):
