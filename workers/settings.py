@@ -65,11 +65,12 @@ class Settings:
         urls, budgets = {}, {}
         for name, adapter in ADAPTERS.items():
             for market, default in adapter.base_urls.items():
-                # Empty counts as unset, so compose files can pass a variable through as "".
+                # Empty counts as unset (here and for budgets), so compose files can pass a
+                # variable through as "".
                 urls[(name, market)] = (env.get(url_var(name, market)) or default).rstrip("/")
             for group, default in adapter.rate_limits.items():
                 var = budget_var(name, group)
-                budgets[(name, group)] = Budget.parse(env.get(var, default), var)
+                budgets[(name, group)] = Budget.parse(env.get(var) or default, var)
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
             data_dir=Path(env.get("DATA_DIR", str(cls.data_dir))),
