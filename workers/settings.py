@@ -84,7 +84,7 @@ class Settings:
                 urls[(name, market)] = given[market] or default.rstrip("/")
             for group, default in adapter.rate_limits.items():
                 var = budget_var(name, group)
-                budgets[(name, group)] = Budget.parse(env.get(var, default), var)
+                budgets[(name, group)] = Budget.parse(env.get(var) or default, var)
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
             data_dir=Path(env.get("DATA_DIR", str(cls.data_dir))),

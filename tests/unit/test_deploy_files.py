@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from workers.exchanges import ADAPTERS
-from workers.settings import Settings
+from workers.settings import Settings, budget_var, url_var
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,3 +165,26 @@ def test_make_setup_installs_python3_venv_where_python3_lacks_it(tmp_path: Path)
     assert "apt-get install -y -qq python3-venv" in log
     assert any(line.startswith("pip install --quiet -e") for line in log)
     assert (venv / "bin" / ".installed").exists()
+
+
+def test_every_url_and_budget_variable_reaches_every_shardfetch_container(compose: dict) -> None:
+    names = [
+        var
+        for name, adapter in ADAPTERS.items()
+        for var in (
+            *(url_var(name, market) for market in adapter.base_urls),
+            *(budget_var(name, group) for group in adapter.rate_limits),
+        )
+    ]
+    for service in ("flower", "demo", *(f"worker-{n}" for n in ADAPTERS)):
+        env = env_of(compose["services"][service])
+        missing = [var for var in names if env.get(var) != f"${{{var}:-}}"]
+        assert not missing, (service, missing)
+
+
+def test_an_empty_budget_variable_means_the_published_default() -> None:
+    settings = Settings.from_env(
+        {"GATEIO_SPOT_CANDLES_RATE_LIMIT": "", "BYBIT_IP_RATE_LIMIT": "50/5"}
+    )
+    assert settings.budgets[("gateio", "spot_candles")].weight == 190
+    assert settings.budgets[("bybit", "ip")].weight == 50
