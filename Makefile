@@ -6,6 +6,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: setup redis demo test lint format
 
 $(BIN)/.installed: pyproject.toml
+	@python3 -c 'import ensurepip' 2>/dev/null || { \
+		echo "installing python3-venv with apt-get (Debian/Ubuntu ship python3 without it)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -20,7 +20,7 @@ from workers.archive import planned_files, source_label
 from workers.exchanges import ADAPTERS
 from workers.exchanges.base import ArchiveFile, RestReach
 from workers.runtime import Runtime
-from workers.settings import Settings
+from workers.settings import ARCHIVE, Settings, url_var
 
 out = make_console()
 
@@ -121,8 +121,13 @@ def run_enqueue(
     timeout_s: float | None,
 ) -> int:
     """Returns the process exit code: 0 when everything asked for is (or was sent to be) done."""
-    plans = make_plans(job, settings)
     adapter = settings.adapter(job.exchange)
+    if job.source == "archive" and adapter.archive is None:
+        raise InputError(
+            f"--source archive: no archive is configured for {job.exchange} (set "
+            f"{url_var(job.exchange, ARCHIVE)} if it has one); use --source auto or rest"
+        )
+    plans = make_plans(job, settings)
     shards: list[Shard] = []
     for p, (symbol, dtype) in zip(
         plans, [(s, d) for s in job.symbols for d in job.dtypes], strict=True

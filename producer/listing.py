@@ -31,7 +31,8 @@ async def first_data(
         except PermanentError as exc:
             raise InputError(
                 f"{adapter.name} {market} refused symbol {symbol}: {exc}; check the spelling "
-                "(the exchange's own, e.g. BTCUSDT) and that it trades on this market"
+                "(BTCUSDT on every exchange: shardfetch maps it to the exchange's own) and "
+                "that it trades on this market"
             ) from None
         except TransientError as exc:
             if attempt + 1 == ATTEMPTS:

@@ -26,8 +26,8 @@ def clean_symbol(raw: str) -> str:
     symbol = raw.strip().upper()
     if not _SYMBOL.fullmatch(symbol):
         raise InputError(
-            f"symbol {raw!r} is not a symbol: use 2-32 letters and digits as the exchange "
-            "lists it, for example BTCUSDT"
+            f"symbol {raw!r} is not a symbol: write base and quote together in 2-32 letters "
+            "and digits, for example BTCUSDT, on every exchange"
         )
     return symbol
 

@@ -34,6 +34,11 @@ class Budget:
         return budget
 
 
+#: The base-URL "market" of an exchange's public archive (`BINANCE_ARCHIVE_URL`). Unset, it
+#: defaults to the real archive only while the exchange's REST URLs are the real hosts too.
+ARCHIVE = "archive"
+
+
 def url_var(exchange: str, market: str) -> str:
     return "_".join(p for p in (exchange, market, "URL") if p).upper()
 
@@ -68,12 +73,22 @@ class Settings:
         env = os.environ if env is None else env
         urls, budgets = {}, {}
         for name, adapter in ADAPTERS.items():
+            # Empty counts as unset, so compose files can pass a variable through as "".
+            given = {m: (env.get(url_var(name, m)) or "").rstrip("/") for m in adapter.base_urls}
+            rest_elsewhere = any(
+                url and url != adapter.base_urls[m].rstrip("/")
+                for m, url in given.items()
+                if m != ARCHIVE
+            )
             for market, default in adapter.base_urls.items():
-                # Empty counts as unset, so compose files can pass a variable through as "".
-                urls[(name, market)] = (env.get(url_var(name, market)) or default).rstrip("/")
+                if market == ARCHIVE and not given[market] and rest_elsewhere:
+                    # REST points at a simulator or a mirror and no archive was named: read
+                    # REST only, rather than mix the real archive's rows with another host's.
+                    continue
+                urls[(name, market)] = given[market] or default.rstrip("/")
             for group, default in adapter.rate_limits.items():
                 var = budget_var(name, group)
-                budgets[(name, group)] = Budget.parse(env.get(var, default), var)
+                budgets[(name, group)] = Budget.parse(env.get(var) or default, var)
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
             data_dir=Path(env.get("DATA_DIR", str(cls.data_dir))),

@@ -71,7 +71,36 @@ def test_job_stores_ground_truth_and_rerun_fetches_nothing(make_cluster):
     assert sum(w.tasks_received() for w in workers) == received, "no task ran on the re-run"
 
 
-def test_rerun_sends_zero_requests_with_status_json(make_cluster):
+def test_the_issue_interface_with_only_its_variables_reads_the_simulator(make_cluster):
+    """Outside tests set only REDIS_URL, DATA_DIR, the two REST URLs and their budgets, and
+    run this exact command (default --source): every row must come from the simulator."""
+    cluster = make_cluster()
+    for name in [
+        k for k in cluster.env if k.startswith(("BINANCE_", "MEXC_", "GATEIO_", "BYBIT_"))
+    ]:
+        del cluster.env[name]
+    cluster.env.update(
+        BINANCE_SPOT_URL=cluster.sim.url,
+        BINANCE_USDM_URL=cluster.sim.url,
+        BINANCE_SPOT_RATE_LIMIT="6000/60",
+        BINANCE_USDM_RATE_LIMIT="2400/60",
+    )
+    cluster.start_worker("a")
+    command = "enqueue --exchange binance --symbol BTCUSDT --data klines --interval 1m"
+    window = "--start 2024-01-01 --end 2024-03-01 --wait"
+    result = run_producer(cluster.env, *command.split(), *window.split(), timeout_s=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for shard in SHARDS[:2]:
+        assert_matches_truth(cluster.data_dir, shard)
+    requests = cluster.sim.stats()["requests"]
+    assert requests["/api/v3/klines"] == 45 + 42 + 1, (
+        f"every page and one listing probe: {requests}"
+    )
+    doc = json.loads(run_producer(cluster.env, "status", "--json").stdout)
+    assert doc["totals"]["done"] == 2
+
+
+def test_status_json_is_one_document_with_counts_rows_and_bytes(make_cluster):
     cluster = make_cluster()
     cluster.start_worker("a", concurrency=2)
     enqueue(cluster, *FUNDING)

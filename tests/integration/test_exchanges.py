@@ -123,10 +123,13 @@ def test_exchange_stores_ground_truth_from_its_own_queue(make_cluster, exchange)
 
 REFUSALS = [
     ("mexc", "klines", "Invalid symbol."),
+    ("mexc", "aggtrades", "Invalid symbol."),
     ("mexc", "funding", "Contract does not exist"),
     ("gateio", "klines", "INVALID_CURRENCY_PAIR"),
+    ("gateio", "aggtrades", "INVALID_CURRENCY_PAIR"),
     ("gateio", "funding", "CONTRACT_NOT_FOUND"),
     ("bybit", "klines", "Not supported symbols"),
+    ("bybit", "aggtrades", "Not supported symbols"),  # beyond REST, yet still checked
     ("bybit", "funding", "Not supported symbols"),
 ]
 
@@ -150,7 +153,7 @@ def test_unknown_symbol_refused_with_the_exchanges_reason(make_cluster):
         line = " ".join(result.stderr.split())
         assert reason in line and f"{exchange} " in line, (exchange, line)
     assert not cluster.redis.smembers(PLANNED), "nothing was planned or queued"
-    assert cluster.redis.llen("mexc") == cluster.redis.llen("gateio") == 0
+    assert all(cluster.redis.llen(queue) == 0 for queue in MARKETS), "nor queued"
 
 
 def test_plan_shows_what_rest_cannot_serve(make_cluster):
@@ -172,19 +175,40 @@ def test_plan_shows_what_rest_cannot_serve(make_cluster):
     assert not cluster.redis.smembers(PLANNED)
 
 
-def test_mixed_job_on_four_queues_runs_concurrently(tmp_path, redis_url):
+SLOW_VENUE, BASE_LATENCY_MS, DAYS = "gateio", 50, 2
+
+
+def test_mixed_job_on_four_queues_where_a_10x_slower_venue_holds_no_one_back(tmp_path, redis_url):
+    """Gate answers 10x slower than the others. Its own work waits on ~8 rounds of 500 ms;
+    the other three, each on its own queue, worker and budget, finish well before it."""
     from bench.cluster import Simulator
     from bench.mixed import EXCHANGES, run_job
 
-    sim = Simulator(tmp_path, name="mixed-sim")
+    slow_ms = 10 * BASE_LATENCY_MS
+    sim = Simulator(
+        tmp_path,
+        *("--latency-ms", str(BASE_LATENCY_MS)),
+        *("--venue-latency", f"{SLOW_VENUE}={slow_ms}"),
+        name="mixed-sim",
+    )
     try:
-        finishes, outputs = run_job(tmp_path, redis_url, sim, days=1, timeout_s=180)
+        finishes, outputs = run_job(tmp_path, redis_url, sim, days=DAYS, timeout_s=240)
     finally:
         sim.stop()
     assert [f.exchange for f in finishes] == list(EXCHANGES)
+    figures = "; ".join(
+        f"{f.exchange} done at {f.seconds:.2f}s ({f.requests} requests)" for f in finishes
+    )
+    print(f"latency {BASE_LATENCY_MS} ms, {SLOW_VENUE} {slow_ms} ms: {figures}")
     for f in finishes:
         assert f.shards > 0 and f.failed == 0 and f.requests > 0, f
-    # every exchange's worker took its own queue's shards, and all were under way together
+    # every exchange's worker took its own queue's shards
     logs = {x: (tmp_path / f"worker-{x}-w.log").read_text() for x in EXCHANGES}
     assert all("] received" in log and "succeeded" in log for log in logs.values())
-    assert "skipping 1 bybit aggtrades" in " ".join(outputs[EXCHANGES.index("bybit")].split())
+    bybit_out = " ".join(outputs[EXCHANGES.index("bybit")].split())
+    assert f"skipping {DAYS} bybit aggtrades" in bybit_out
+    slow = next(f for f in finishes if f.exchange == SLOW_VENUE)
+    fast = [f for f in finishes if f.exchange != SLOW_VENUE]
+    # Had the slow venue held the others back (a shared worker, queue or budget), they
+    # would finish with it or after it; each finishes at least a second before it instead.
+    assert all(f.seconds < slow.seconds - 1.0 for f in fast), figures

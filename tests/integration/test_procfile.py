@@ -9,6 +9,7 @@ import urllib.request
 from bench.cluster import BIN, Process, Simulator, free_port, run_producer, sim_env, wait_for
 from tests.integration.test_end_to_end import FUNDING, SHARDS
 from tests.integration.truth import assert_matches_truth
+from workers.exchanges import ADAPTERS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -36,7 +37,15 @@ def test_procfile_processes_start_under_honcho_and_run_a_job(tmp_path):
     )
     try:
         honcho.wait_output("Ready to accept connections", 30)
-        honcho.wait_output(" ready.", 90)  # the worker
+
+        def every_worker_ready() -> bool:
+            lines = honcho.output().splitlines()
+            return all(
+                any(f"worker_{name}.1" in line and " ready." in line for line in lines)
+                for name in ADAPTERS
+            )
+
+        wait_for(every_worker_ready, 120, "a ready worker on every exchange's queue")
         flower = f"http://127.0.0.1:{flower_port}"
 
         def flower_up() -> bool:
@@ -61,4 +70,5 @@ def test_procfile_processes_start_under_honcho_and_run_a_job(tmp_path):
         honcho.stop()
         sim.stop()
     out = honcho.output()
-    assert "redis.1" in out and "worker_binance.1" in out and "flower.1" in out
+    assert "redis.1" in out and "flower.1" in out
+    assert all(f"worker_{name}.1" in out for name in ADAPTERS)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from workers.exchanges import ADAPTERS
-from workers.settings import Settings
+from workers.settings import Settings, budget_var, url_var
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,3 +118,73 @@ def test_an_empty_url_variable_means_the_default_so_compose_can_pass_it_through(
     settings = Settings.from_env({"BINANCE_SPOT_URL": "", "BINANCE_USDM_URL": "http://sim:9001"})
     assert settings.urls[("binance", "spot")] == ADAPTERS["binance"].base_urls["spot"]
     assert settings.urls[("binance", "usdm")] == "http://sim:9001"
+
+
+FAKE_PYTHON = """#!/bin/sh
+# python3 of a fresh Debian/Ubuntu: no ensurepip until python3-venv is installed.
+if [ "$1" = "-c" ]; then [ -e "$FAKE_ROOT/venv-installed" ]; exit $?; fi
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+  [ -e "$FAKE_ROOT/venv-installed" ] || { echo "ensurepip is not available" >&2; exit 1; }
+  mkdir -p "$3/bin" && printf '#!/bin/sh\\necho "pip $*" >> "$FAKE_ROOT/log"\\n' > "$3/bin/pip"
+  chmod +x "$3/bin/pip"; exit 0
+fi
+exit 1
+"""
+FAKE_APT = """#!/bin/sh
+echo "apt-get $*" >> "$FAKE_ROOT/log"
+case " $* " in *" python3-venv "*) touch "$FAKE_ROOT/venv-installed";; esac
+"""
+
+
+def test_make_setup_installs_python3_venv_where_python3_lacks_it(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name, text in (("python3", FAKE_PYTHON), ("apt-get", FAKE_APT)):
+        (fake / name).write_text(text)
+        (fake / name).chmod(0o755)
+    (fake / "redis-server").write_text("#!/bin/sh\n")  # present: `make redis` installs nothing
+    (fake / "redis-server").chmod(0o755)
+    venv = tmp_path / "venv"
+    env = {"PATH": f"{fake}:/usr/bin:/bin", "FAKE_ROOT": str(tmp_path)}
+    result = subprocess.run(
+        ["make", "-C", str(ROOT), "setup", f"VENV={venv}", "SUDO="],
+        # Not the MAKEFLAGS of a `make test` that runs this test: this make starts fresh.
+        env={**{k: v for k, v in os.environ.items() if "MAKE" not in k}, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = (tmp_path / "log").read_text().splitlines()
+    assert "apt-get install -y -qq python3-venv" in log
+    assert any(line.startswith("pip install --quiet -e") for line in log)
+    assert (venv / "bin" / ".installed").exists()
+
+
+def test_every_url_and_budget_variable_reaches_every_shardfetch_container(compose: dict) -> None:
+    names = [
+        var
+        for name, adapter in ADAPTERS.items()
+        for var in (
+            *(url_var(name, market) for market in adapter.base_urls),
+            *(budget_var(name, group) for group in adapter.rate_limits),
+        )
+    ]
+    for service in ("flower", "demo", *(f"worker-{n}" for n in ADAPTERS)):
+        env = env_of(compose["services"][service])
+        missing = [var for var in names if env.get(var) != f"${{{var}:-}}"]
+        assert not missing, (service, missing)
+
+
+def test_an_empty_budget_variable_means_the_published_default() -> None:
+    settings = Settings.from_env(
+        {"GATEIO_SPOT_CANDLES_RATE_LIMIT": "", "BYBIT_IP_RATE_LIMIT": "50/5"}
+    )
+    assert settings.budgets[("gateio", "spot_candles")].weight == 190
+    assert settings.budgets[("bybit", "ip")].weight == 50

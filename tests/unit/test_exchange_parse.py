@@ -12,6 +12,8 @@ Sources of tests/fixtures/<exchange>/ (see /work/shared/reference/doc-examples/R
 * Gate spot candlesticks, currency pairs, futures funding rate, spot trades and the error body
   `{"label","message"}`: https://www.gate.com/docs/developers/apiv4/en/ (spot "Market
   K-line chart", "Retrieve market trades", futures "Funding rate history", "Error handling").
+* Gate futures candlesticks (`GET /futures/{settle}/candlesticks`, the listing check of
+  funding): the same page, futures "Futures market K-line chart" (200 Response example).
 * Bybit klines: bybit-exchange/docs docs/v5/market/kline.mdx; funding history:
   docs/v5/market/history-fund-rate.mdx; errors: docs/v5/error.mdx (retCode 10001 with HTTP 200).
 """
@@ -101,6 +103,14 @@ def test_mexc_funding_is_newest_first_and_walks_pages_back(mexc, fixture_bytes):
     assert page.next.until_ms == 1761811200000, "the next page keeps only older rows"
 
 
+def test_mexc_spot_listing_is_the_oldest_monthly_candle(mexc, fixture_bytes):
+    request = mexc.listing_request("spot", "klines", "BTCUSDT")
+    assert request.url.endswith("/api/v3/klines") and dict(request.params)["interval"] == "1M"
+    body = fixture_bytes("mexc", "mexc_spot_klines_doc.json")
+    assert mexc.parse_listing(body, "klines") == 1640804880000
+    assert mexc.parse_listing(b"[]", "aggtrades") is None
+
+
 def test_mexc_contract_kline_answers_since_when(mexc, fixture_bytes):
     body = fixture_bytes("mexc", "mexc_contract_kline_index_price.json")
     assert mexc.parse_listing(body, "funding") == 1761876000000
@@ -168,6 +178,20 @@ def test_gate_funding_is_in_seconds(gate, fixture_bytes):
     (row,) = page.batch.to_pylist()
     assert int(row["funding_time"].timestamp()) == 1543968000
     assert row["funding_rate"] == 0.000157 and row["mark_price"] is None
+
+
+def test_gate_listing_is_the_oldest_candle_of_spot_arrays_or_futures_objects(gate, fixture_bytes):
+    spot = gate.listing_request("spot", "klines", "BTCUSDT")
+    assert spot.url.endswith("/spot/candlesticks")
+    assert dict(spot.params)["currency_pair"] == "BTC_USDT" and "limit" not in dict(spot.params)
+    body = fixture_bytes("gateio", "gateio_spot_candlesticks_doc.json")
+    assert gate.parse_listing(body, "klines") == 1539852480000
+    futures = gate.listing_request("futures", "funding", "BTCUSDT")
+    assert futures.url.endswith("/futures/usdt/candlesticks")
+    assert dict(futures.params)["contract"] == "BTC_USDT"
+    body = fixture_bytes("gateio", "gateio_futures_candlesticks_doc.json")
+    assert gate.parse_listing(body, "funding") == 1539852480000
+    assert gate.parse_listing(b"[]", "funding") is None
 
 
 def test_gate_candles_beyond_10000_intervals_are_declared(gate):

@@ -176,6 +176,11 @@ def test_clean_symbol_refuses_path_and_odd_characters(raw: str) -> None:
         clean_symbol(raw)
 
 
+def test_an_exchange_spelling_is_refused_with_the_one_spelling_every_exchange_takes() -> None:
+    with pytest.raises(InputError, match="BTCUSDT, on every exchange"):
+        clean_symbol("BTC_USDT")  # Gate's and MEXC futures' spelling; the adapters map to it
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -1,0 +1,62 @@
+"""The Celery settings that make delivery safe (DESIGN.md), read back from a configured app."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from workers.celery import configure
+from workers.exchanges import ADAPTERS
+from workers.routing import FETCH_TASK, route_shard
+from workers.settings import Settings
+
+
+def configured(**settings) -> Celery:
+    app = Celery("test")
+    configure(app, Settings(**settings))
+    return app
+
+
+def test_delivery_survives_a_killed_worker_and_takes_one_message_at_a_time() -> None:
+    conf = configured().conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+
+
+def test_only_json_is_sent_or_accepted() -> None:
+    conf = configured().conf
+    assert conf.task_serializer == "json"
+    assert conf.result_serializer == "json"
+    assert list(conf.accept_content) == ["json"]
+
+
+def test_visibility_timeout_comes_from_settings_and_outlasts_the_shard_lock() -> None:
+    conf = configured(visibility_timeout_s=7200.0, lock_ttl_s=60.0).conf
+    assert conf.broker_transport_options["visibility_timeout"] == 7200.0
+    default = Settings()
+    assert default.visibility_timeout_s >= 3600 > default.lock_ttl_s
+
+
+def test_events_are_on_for_flower() -> None:
+    conf = configured().conf
+    assert conf.worker_send_task_events is True
+    assert conf.task_send_sent_event is True
+
+
+def test_each_exchange_has_a_queue_and_a_shard_goes_to_its_own() -> None:
+    conf = configured().conf
+    names = [q.name for q in conf.task_queues]
+    assert sorted(names) == sorted(ADAPTERS)
+    assert route_shard(FETCH_TASK, ("binance:spot:aggtrades:BTCUSDT:2024-01-15",), {}, {}) == {
+        "queue": "binance"
+    }
+    assert route_shard(FETCH_TASK, ("bybit:spot:klines:1m:BTCUSDT:2024-01",), {}, {}) == {
+        "queue": "bybit"
+    }
+
+
+def test_the_fetch_task_has_no_per_worker_rate_limit() -> None:
+    from workers.tasks import fetch_shard
+
+    assert fetch_shard.name == FETCH_TASK
+    assert fetch_shard.rate_limit is None, "Celery's rate_limit is per worker; ours is shared"
