@@ -18,7 +18,7 @@ from simulator.intervals import HOUR_MS
 from simulator.limits import BudgetSpec
 from simulator.venue import Context, Endpoint, Query, Venue
 
-USAGE_HEADER = "X-MBX-USED-WEIGHT-1M"
+USAGE_HEADER = "X-MBX-USED-WEIGHT-{window}"  # the usage budget's window: 1M, 5S, 2M...
 SPOT_BUDGET = "spot"
 USDM_BUDGET = "usdm"
 FUNDING_BUDGET = "usdm_funding"

@@ -109,6 +109,7 @@ class Simulation:
     def route(self, venue: Venue, endpoint: Endpoint) -> Handler:
         """The aiohttp handler: count, charge the budget (429 if over), run, add usage header."""
         latency_s = self.config.venue_latency_ms.get(venue.name, self.config.latency_ms) / 1000
+        usage_header = venue.usage_header_name(self.budgets[endpoint.usage_budget])
 
         async def handle(request: web.Request) -> web.Response:
             self.requests[endpoint.path] += 1
@@ -131,7 +132,7 @@ class Simulation:
                     self._banned_until[(ip, venue.name)] = now_s + venue.ban_s
                     wait_s = venue.ban_s
                 headers = {
-                    venue.usage_header: str(usage.used(now_s)),
+                    usage_header: str(usage.used(now_s)),
                     "Retry-After": retry_after_header(wait_s),
                 }
                 body = _dumps(dict(venue.too_many_requests(ip, budget.spec)))
@@ -146,7 +147,7 @@ class Simulation:
                 status, body = 200, endpoint.handler(query, ctx)
             except ApiError as exc:
                 status, body = exc.status, _dumps(dict(exc.body))
-            return _response(status, body, {venue.usage_header: str(usage.used(now_s))})
+            return _response(status, body, {usage_header: str(usage.used(now_s))})
 
         return handle
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from multidict import MultiMapping
 
-from simulator.limits import BudgetSpec
+from simulator.limits import BudgetSpec, window_label
 
 Query = MultiMapping[str]
 
@@ -50,6 +50,7 @@ class Venue:
 
     A request over budget is answered with `limit_status` (429 for most, 403 for Bybit);
     with `ban_s` > 0 the venue then refuses that IP for `ban_s` seconds (Bybit's ban).
+    `usage_header` may hold `{window}`, filled per endpoint from its usage budget's window.
     Path parameters (`/kline/{symbol}`) reach handlers as query parameters.
     """
 
@@ -60,3 +61,7 @@ class Venue:
     too_many_requests: Callable[[str, BudgetSpec], Mapping[str, object]]
     limit_status: int = 429
     ban_s: float = 0.0
+
+    def usage_header_name(self, spec: BudgetSpec) -> str:
+        """`usage_header` with any `{window}` filled from the budget's window ("1M", "5S")."""
+        return self.usage_header.format(window=window_label(spec.seconds))
