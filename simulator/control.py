@@ -1,4 +1,4 @@
-"""The /_sim/... control routes: stats, reset and the request log, and archive faults."""
+"""The /_sim/... control routes: stats, reset, the request log, and faults at run time."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from simulator.faults import KINDS, FaultSettingError
+
 if TYPE_CHECKING:
     from simulator.server import Simulation
 
 STATS_PATH = "/_sim/stats"
 RESET_PATH = "/_sim/reset"
 LOG_PATH = "/_sim/log"
+FAULTS_PATH = "/_sim/faults"
 ARCHIVE_FAULTS_PATH = "/_sim/archive"
 
 
@@ -39,6 +42,7 @@ def stats(sim: Simulation) -> dict[str, object]:
         "status_418": traffic.statuses[418],
         "status_403": traffic.statuses[403],
         "statuses": {str(status): n for status, n in sorted(traffic.statuses.items())},
+        "faults": {kind: sim.faults.counts[kind] for kind in KINDS},
         "bans": [{"venue": b.venue, "ip": b.ip, "seconds": b.seconds} for b in sim.bans.started],
         "archive_bytes": sim.archive_bytes,
         "archive_faults": {"omit": sim.archive.omit, "corrupt": sim.archive.corrupt},
@@ -49,6 +53,7 @@ def stats(sim: Simulation) -> dict[str, object]:
             "venue_latency_ms": dict(config.venue_latency_ms),
             "binance_ban_s": config.binance_ban_s,
             "binance_ban_after": config.binance_ban_after,
+            "fault_seed": config.fault_seed,
         },
     }
 
@@ -81,6 +86,17 @@ def routes(sim: Simulation) -> list[web.RouteDef]:
             raise _refuse(f"since_ms must be a number of milliseconds, not {since!r}") from None
         return _json(sim.traffic.since(since_ms))
 
+    async def get_faults(request: web.Request) -> web.Response:
+        return _json(sim.faults.state())
+
+    async def set_faults(request: web.Request) -> web.Response:
+        """Body: any of "5xx", "truncate", "reset", "latency_ms", "down", "force_429"."""
+        try:
+            sim.faults.update(await _body(request), venues=[v.name for v in sim.venues])
+        except FaultSettingError as exc:
+            raise _refuse(str(exc)) from None
+        return _json(sim.faults.state())
+
     async def archive_faults(request: web.Request) -> web.Response:
         """Body `{"omit": [patterns], "corrupt": [patterns]}`; a key left out is left as it was."""
         store = sim.archive
@@ -93,5 +109,7 @@ def routes(sim: Simulation) -> list[web.RouteDef]:
         web.get(STATS_PATH, get_stats),
         web.post(RESET_PATH, reset),
         web.get(LOG_PATH, get_log),
+        web.get(FAULTS_PATH, get_faults),
+        web.post(FAULTS_PATH, set_faults),
         web.post(ARCHIVE_FAULTS_PATH, archive_faults),
     ]

@@ -1,4 +1,4 @@
-"""The simulator's aiohttp app: mounts each venue's routes, applies limits and bans, counts."""
+"""The simulator's aiohttp app: mounts each venue's routes, applies faults and limits, counts."""
 
 import asyncio
 import json
@@ -13,6 +13,7 @@ from simulator import binance, bybit, control, gateio, mexc
 from simulator.archive import PREFIX as ARCHIVE_PREFIX
 from simulator.archive import ArchiveStore, NotFound
 from simulator.bans import BanPolicy, Bans
+from simulator.faults import ERROR_BODY, Fault, Faults
 from simulator.limits import BudgetSpec, Limits, retry_after_header
 from simulator.throttle import Throttle
 from simulator.trades import DEFAULT_TRADES_PER_DAY
@@ -45,6 +46,11 @@ class SimConfig:
     #: archive file names (glob patterns) to answer 404 for, or to serve corrupted
     archive_omit: tuple[str, ...] = ()
     archive_corrupt: tuple[str, ...] = ()
+    #: share of data requests answered 503, cut short, or dropped without an answer
+    fault_seed: int = 0
+    fault_5xx: float = 0.0
+    fault_truncate: float = 0.0
+    fault_reset: float = 0.0
 
 
 def _dumps(value: object) -> bytes:
@@ -56,7 +62,7 @@ def _wall_ms() -> int:
 
 
 class Simulation:
-    """The mutable state behind one app: venues, budgets, bans and traffic.
+    """The mutable state behind one app: venues, budgets, bans, faults and traffic.
 
     `clock` gives the seconds that budgets, Retry-Afters and bans run on; tests replace it.
     """
@@ -82,6 +88,9 @@ class Simulation:
         self.limits = Limits(self.budgets)
         self.bans = Bans()
         self.throttle = Throttle(self.limits, self.bans)
+        rates = {"5xx": config.fault_5xx, "truncate": config.fault_truncate}
+        rates["reset"] = config.fault_reset
+        self.faults = Faults(config.fault_seed, rates, config.latency_ms)
         self.traffic = Traffic()
         self.archive = ArchiveStore(
             seed=config.seed,
@@ -92,26 +101,42 @@ class Simulation:
         self.archive_bytes = 0
 
     def reset(self) -> None:
-        """Forget all traffic, spent budgets and bans; keep every setting."""
+        """Forget all traffic, spent budgets, bans and fault counts; keep every setting."""
         self.limits.reset()
         self.bans.reset()
+        self.faults.reset()
         self.traffic.reset()
         self.archive_bytes = 0
 
-    async def _arrive(self, request: web.Request, venue: str, route: str) -> Entry:
-        """Log the request, then wait out the latency."""
+    async def _arrive(
+        self, request: web.Request, venue: str, route: str
+    ) -> tuple[Entry, Fault | None]:
+        """Log the request, decide its fault, then wait out the latency."""
         entry = self.traffic.arrive(venue, route, request.path, _wall_ms())
-        latency_ms = self.config.venue_latency_ms.get(venue, self.config.latency_ms)
+        fault = self.faults.decide(route, request.path)
+        latency_ms = self.config.venue_latency_ms.get(venue, self.faults.latency_ms)
         if latency_ms > 0:
             await asyncio.sleep(latency_ms / 1000)
-        return entry
+        return entry, fault
+
+    def _fail(self, request: web.Request, entry: Entry, fault: Fault) -> web.Response:
+        """The answer to a request struck by a 5xx, a down route or a reset."""
+        self.traffic.answer(entry, fault.status, fault=fault.kind)
+        if fault.kind == "reset":
+            if request.transport is not None:
+                request.transport.abort()  # no byte of a response, not even a FIN handshake
+            # Ends the handler; with the transport gone aiohttp has nowhere to send it.
+            raise web.HTTPServiceUnavailable()
+        return _response(fault.status, ERROR_BODY, {})
 
     def route(self, venue: Venue, endpoint: Endpoint) -> Handler:
-        """The aiohttp handler: bans and Retry-Afters, then the budget, then data."""
+        """The aiohttp handler: faults, then bans and Retry-Afters, then the budget, then data."""
         usage_header = venue.usage_header_name(self.budgets[endpoint.usage_budget])
 
         async def handle(request: web.Request) -> web.Response:
-            entry = await self._arrive(request, venue.name, endpoint.path)
+            entry, fault = await self._arrive(request, venue.name, endpoint.path)
+            if fault is not None and fault.kind != "truncate":
+                return self._fail(request, entry, fault)
             ip = request.remote or "unknown"
             query = request.query
             if request.match_info:
@@ -119,17 +144,24 @@ class Simulation:
                 query.extend(request.match_info)
             now_s, now_ms = self.clock(), _wall_ms()
             usage = self.limits.budget(ip, endpoint.usage_budget)
-            weight = endpoint.weight(query)
-            refusal = self.throttle.in_force(venue, endpoint.budget, ip, now_s, now_ms)
-            if refusal is None:
-                refusal = self.throttle.charge(venue, endpoint.budget, ip, weight, now_s, now_ms)
-            if refusal is not None:
-                self.traffic.answer(entry, refusal.status, refused=True)
-                headers = {
-                    usage_header: str(usage.used(now_s)),
-                    "Retry-After": retry_after_header(refusal.wait_s),
-                }
-                return _response(refusal.status, _dumps(dict(refusal.body)), headers)
+            weight = 0
+            if fault is None:  # a faulted request spends nothing and is never refused
+                weight = endpoint.weight(query)
+                refusal = self.throttle.in_force(venue, endpoint.budget, ip, now_s, now_ms)
+                forced_s = None
+                if refusal is None:
+                    forced_s = self.faults.take_forced(venue.name)
+                    refusal = self.throttle.charge(
+                        venue, endpoint.budget, ip, weight, now_s, now_ms, forced_s
+                    )
+                if refusal is not None:
+                    kind = None if forced_s is None else "forced_429"
+                    self.traffic.answer(entry, refusal.status, fault=kind, refused=True)
+                    headers = {
+                        usage_header: str(usage.used(now_s)),
+                        "Retry-After": retry_after_header(refusal.wait_s),
+                    }
+                    return _response(refusal.status, _dumps(dict(refusal.body)), headers)
             ctx = Context(
                 seed=self.config.seed,
                 trades_per_day=self.config.trades_per_day,
@@ -140,22 +172,28 @@ class Simulation:
                 status, body = 200, endpoint.handler(query, ctx)
             except ApiError as exc:
                 status, body = exc.status, _dumps(dict(exc.body))
-            self.traffic.answer(entry, status, weight)
+            if fault is not None:
+                status, body = fault.status, fault.truncate(body)
+            self.traffic.answer(entry, status, weight, None if fault is None else fault.kind)
             return _response(status, body, {usage_header: str(usage.used(now_s))})
 
         return handle
 
     async def archive_file(self, request: web.Request) -> web.Response:
         """A zip or its .CHECKSUM from the archive host's layout; 404 if it does not exist."""
-        entry = await self._arrive(request, ARCHIVE_VENUE, ARCHIVE_COUNTER)
+        entry, fault = await self._arrive(request, ARCHIVE_VENUE, ARCHIVE_COUNTER)
+        if fault is not None and fault.kind != "truncate":
+            return self._fail(request, entry, fault)
         kind = "text/plain" if request.path.endswith(".CHECKSUM") else "application/zip"
         try:
             status, body = 200, await self.archive.body(request.path, _wall_ms())
         except NotFound:
             status, body, kind = 404, b"Not Found", "text/plain"
+        if fault is not None:
+            status, body = fault.status, fault.truncate(body)
         if status == 200:
             self.archive_bytes += len(body)
-        self.traffic.answer(entry, status)
+        self.traffic.answer(entry, status, fault=None if fault is None else fault.kind)
         return web.Response(status=status, body=body, content_type=kind)
 
 

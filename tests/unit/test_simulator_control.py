@@ -29,7 +29,9 @@ def test_the_log_lists_every_data_request_in_arrival_order():
         start_ms = time.time() * 1000
         await client.get("/api/v3/ping")
         await client.get("/api/v3/klines", params={**KLINES, "symbol": "NOPE"})
+        await client.post("/_sim/faults", json={"down": {"/api/v3/time": 503}})
         await client.get("/api/v3/time")
+        await client.post("/_sim/faults", json={"force_429": {"venue": "binance"}})
         await client.get("/api/v3/klines", params=KLINES)
         await client.get("/api/v1/contract/kline/BTC_USDT", params={"interval": "Min60"})
         await client.get(MISSING_ZIP)
@@ -45,8 +47,8 @@ def test_the_log_lists_every_data_request_in_arrival_order():
     assert [(e["venue"], e["path"], e["status"], e["weight"], e["fault"]) for e in log] == [
         ("binance", "/api/v3/ping", 200, 1, None),
         ("binance", "/api/v3/klines", 400, 2, None),
-        ("binance", "/api/v3/time", 200, 1, None),
-        ("binance", "/api/v3/klines", 200, 2, None),
+        ("binance", "/api/v3/time", 503, 0, "down"),
+        ("binance", "/api/v3/klines", 429, 0, "forced_429"),
         ("mexc", "/api/v1/contract/kline/BTC_USDT", 200, 1, None),
         ("binance_archive", MISSING_ZIP, 404, 0, None),
     ]
@@ -69,29 +71,36 @@ def test_stats_count_statuses_faults_and_bans():
     assert (counted["status_429"], counted["status_418"], counted["status_403"]) == (2, 1, 0)
     assert counted["statuses"] == {"200": 1, "418": 1, "429": 2}
     assert counted["rejected_429"] == 3 and counted["rejected"] == {"binance": 3}
+    assert counted["faults"] == {"5xx": 0, "truncate": 0, "reset": 0, "down": 0, "forced_429": 0}
     assert counted["bans"] == [{"venue": "binance", "ip": "127.0.0.1", "seconds": 120.0}]
     assert counted["config"]["binance_ban_s"] == 120.0
     assert counted["config"]["binance_ban_after"] == 1
 
 
-def test_reset_clears_counters_log_and_bans():
-    config = SimConfig(spot_weight=(2, 60), binance_ban_after=0)
+def test_reset_clears_counters_log_and_bans_but_keeps_the_settings():
+    config = SimConfig(spot_weight=(2, 60), binance_ban_after=0, fault_truncate=0.5)
 
     async def scenario(client):
+        await client.post("/_sim/faults", json={"5xx": 0.25, "down": {"/api/v3/time": 500}})
         for _ in range(20):
             await client.get("/api/v3/klines", params=KLINES)
+        await client.get("/api/v3/time")
         before = await stats(client)
         await client.post("/_sim/reset")
         after = await stats(client)
         log = await (await client.get("/_sim/log")).json()
+        state = await (await client.get("/_sim/faults")).json()
+        await client.post("/_sim/faults", json={"5xx": 0, "truncate": 0})
         again = await client.get("/api/v3/klines", params=KLINES)
-        return before, after, log, again.status
+        return before, after, log, state, again.status
 
-    before, after, log, again = run(scenario, config)
-    assert before["bans"] and before["status_418"] == 18
+    before, after, log, state, again = run(scenario, config)
+    assert before["bans"] and before["faults"]["5xx"] and before["faults"]["down"] == 1
     assert after["requests_total"] == 0 and log == []
     assert (after["status_429"], after["status_418"], after["rejected_429"]) == (0, 0, 0)
+    assert after["faults"] == dict.fromkeys(before["faults"], 0)
     assert after["bans"] == [] and after["weight"]["spot"] == 0
+    assert (state["5xx"], state["truncate"], state["down"]) == (0.25, 0.5, {"/api/v3/time": 500})
     assert again == 200, "the ban is forgotten"
 
 
