@@ -1,10 +1,16 @@
 """The /_sim control routes: the request log, the counters in stats, and reset."""
 
 import asyncio
+import threading
 import time
+import urllib.error
+import urllib.request
 
+import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bench.cluster import Simulator
 from simulator.server import SimConfig, make_app
 from simulator.traffic import Traffic
 
@@ -110,3 +116,36 @@ def test_the_log_keeps_only_the_newest_entries():
         traffic.answer(traffic.arrive("binance", "/p", "/p", t_ms), 200)
     assert [e["t_ms"] for e in traffic.since()] == [2, 3, 4]
     assert traffic.requests["/p"] == 5
+
+
+@pytest.fixture
+def served_url():
+    """A simulator app served on a loopback port by a thread, for blocking clients."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(make_app(SimConfig()))
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def test_bench_simulator_sets_faults_and_reads_the_log(served_url):
+    sim = object.__new__(Simulator)  # its HTTP methods only need the url, not a process
+    sim.url = served_url
+    state = sim.faults(down={"/api/v3/ping": 500}, **{"5xx": 0.0})
+    assert state["down"] == {"/api/v3/ping": 500}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(served_url + "/api/v3/ping", timeout=10)
+    assert refused.value.code == 500
+    refused.value.close()
+    (entry,) = sim.log()
+    assert (entry["path"], entry["status"], entry["fault"]) == ("/api/v3/ping", 500, "down")
+    assert sim.log(since_ms=entry["t_ms"] + 1) == []
+    assert sim.stats()["faults"]["down"] == 1
