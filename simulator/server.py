@@ -124,7 +124,7 @@ class Simulation:
         self.traffic.answer(entry, fault.status, fault=fault.kind)
         if fault.kind == "reset":
             if request.transport is not None:
-                request.transport.abort()  # no byte of a response, not even a FIN handshake
+                request.transport.abort()  # closed at once: not a byte of a response is sent
             # Ends the handler; with the transport gone aiohttp has nowhere to send it.
             raise web.HTTPServiceUnavailable()
         return _response(fault.status, ERROR_BODY, {})
