@@ -128,6 +128,24 @@ class Simulator(Process):
         request = urllib.request.Request(self.url + "/_sim/reset", method="POST")
         urllib.request.urlopen(request, timeout=10).close()
 
+    def faults(self, **state) -> dict:
+        """Change fault settings (keys as in POST /_sim/faults; pass rates as **{"5xx": 0.1});
+        returns the whole fault state."""
+        request = urllib.request.Request(
+            self.url + "/_sim/faults",
+            data=json.dumps(state).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def log(self, since_ms: float | None = None) -> list[dict]:
+        """Data requests in arrival order, those that arrived at or after `since_ms` if given."""
+        query = "" if since_ms is None else f"?since_ms={since_ms}"
+        with urllib.request.urlopen(self.url + "/_sim/log" + query, timeout=10) as response:
+            return json.loads(response.read())
+
 
 class Worker(Process):
     def __init__(

@@ -133,7 +133,10 @@ def build(name: str, columns: list[pa.Array], header: str | None) -> ArchiveFile
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
     pacsv.write_csv(table, csv, write_options=options)
     out = io.BytesIO()
+    # A fixed entry time: with the build time in it, two builds of one file would differ.
+    entry = zipfile.ZipInfo(name.removesuffix(".zip") + ".csv", date_time=(1980, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(name.removesuffix(".zip") + ".csv", csv.getbuffer())
+        archive.writestr(entry, csv.getbuffer(), compresslevel=1)
     data = out.getvalue()
     return ArchiveFile(name, data, hashlib.sha256(data).hexdigest())

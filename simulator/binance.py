@@ -13,12 +13,13 @@ import numpy as np
 from simulator import binance_format as fmt
 from simulator import binance_info, candles, catalog, fundingrates, intervals, trades
 from simulator import binance_params as params
+from simulator.bans import BanPolicy
 from simulator.catalog import SPOT, USDM
 from simulator.intervals import HOUR_MS
 from simulator.limits import BudgetSpec
 from simulator.venue import Context, Endpoint, Query, Venue
 
-USAGE_HEADER = "X-MBX-USED-WEIGHT-1M"
+USAGE_HEADER = "X-MBX-USED-WEIGHT-{window}"  # the usage budget's window: 1M, 5S, 2M...
 SPOT_BUDGET = "spot"
 USDM_BUDGET = "usdm"
 FUNDING_BUDGET = "usdm_funding"
@@ -187,12 +188,33 @@ def _too_many_requests(ip: str, spec: BudgetSpec) -> dict[str, object]:
     }
 
 
-def venue(spot: BudgetSpec, usdm: BudgetSpec, usdm_funding: BudgetSpec) -> Venue:
-    """Binance with its budgets: weight per window for spot and usdm, requests for funding."""
+def _banned(ip: str, until_ms: int) -> dict[str, object]:
+    return {
+        "code": -1003,
+        "msg": (
+            f"Way too many requests; IP({ip}) banned until {until_ms}. Please use the websocket "
+            "for live updates to avoid bans."
+        ),
+    }
+
+
+def venue(
+    spot: BudgetSpec,
+    usdm: BudgetSpec,
+    usdm_funding: BudgetSpec,
+    ban: BanPolicy | None = None,
+) -> Venue:
+    """Binance with its budgets: weight per window for spot and usdm, requests for funding.
+
+    An IP that keeps sending during a Retry-After is banned (418) under `ban`, one ban state
+    for spot and USD-M together.
+    """
     return Venue(
         name="binance",
         endpoints=ENDPOINTS,
         budgets={SPOT_BUDGET: spot, USDM_BUDGET: usdm, FUNDING_BUDGET: usdm_funding},
         usage_header=USAGE_HEADER,
         too_many_requests=_too_many_requests,
+        ban_policy=ban or BanPolicy(),
+        banned=_banned,
     )

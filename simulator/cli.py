@@ -35,6 +35,42 @@ def _venue_latency(text: str) -> tuple[str, float]:
         ) from None
 
 
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a rate from 0 to 1 such as 0.05, not {text!r}")
+    return rate
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 such as 20, not {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = _non_negative(text)
+    except argparse.ArgumentTypeError:
+        seconds = 0.0
+    if seconds == 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0 such as 120, not {text!r}")
+    return seconds
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 such as 10, not {text!r}")
+    return int(text)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="exchange-sim",
@@ -63,7 +99,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="USD-M fundingRate requests per seconds",
     )
     parser.add_argument(
-        "--latency-ms", type=float, default=0.0, help="delay added to every API response"
+        "--latency-ms",
+        type=_non_negative,
+        default=0.0,
+        help="delay added to every API and archive response",
     )
     parser.add_argument(
         "--venue-latency",
@@ -75,9 +114,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--bybit-ban-s",
-        type=float,
+        type=_positive_seconds,
         default=600.0,
         help="how long Bybit refuses an IP after a breach (default %(default)s)",
+    )
+    parser.add_argument(
+        "--binance-ban-s",
+        type=_positive_seconds,
+        default=120.0,
+        metavar="SECONDS",
+        help="Binance's first 418 ban of an IP; each further ban doubles, up to 3 days "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--binance-ban-after",
+        type=_count,
+        default=10,
+        metavar="N",
+        help="requests Binance answers 429 while a Retry-After is in force before it bans the "
+        "IP (default %(default)s)",
     )
     parser.add_argument(
         "--archive-omit",
@@ -93,10 +148,39 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="PATTERN",
         help="serve archive files whose name matches with a flipped byte (glob; repeatable)",
     )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        help="seed of the fault decisions (default %(default)s)",
+    )
+    parser.add_argument(
+        "--fault-5xx",
+        type=_rate,
+        default=0.0,
+        metavar="RATE",
+        help="share of data requests answered 503 (0 to 1, default %(default)s)",
+    )
+    parser.add_argument(
+        "--fault-truncate",
+        type=_rate,
+        default=0.0,
+        metavar="RATE",
+        help="share of data requests answered 200 with the body cut short (0 to 1)",
+    )
+    parser.add_argument(
+        "--fault-reset",
+        type=_rate,
+        default=0.0,
+        metavar="RATE",
+        help="share of data requests whose connection is dropped without an answer (0 to 1)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     if args.trades_per_day < 1:
         parser.error("--trades-per-day must be at least 1")
+    if args.fault_5xx + args.fault_truncate + args.fault_reset > 1:
+        parser.error("--fault-5xx, --fault-truncate and --fault-reset add up to more than 1")
     return args
 
 
@@ -123,14 +207,8 @@ async def serve(config: SimConfig, host: str, port: int, verbose: bool) -> None:
         await runner.cleanup()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
-    config = SimConfig(
+def sim_config(args: argparse.Namespace) -> SimConfig:
+    return SimConfig(
         seed=args.seed,
         trades_per_day=args.trades_per_day,
         spot_weight=args.spot_weight,
@@ -139,8 +217,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         venue_latency_ms=dict(args.venue_latency),
         bybit_ban_s=args.bybit_ban_s,
+        binance_ban_s=args.binance_ban_s,
+        binance_ban_after=args.binance_ban_after,
         archive_omit=tuple(args.archive_omit),
         archive_corrupt=tuple(args.archive_corrupt),
+        fault_seed=args.fault_seed,
+        fault_5xx=args.fault_5xx,
+        fault_truncate=args.fault_truncate,
+        fault_reset=args.fault_reset,
     )
-    asyncio.run(serve(config, args.host, args.port, args.verbose))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    asyncio.run(serve(sim_config(args), args.host, args.port, args.verbose))
     return 0

@@ -67,6 +67,14 @@ class RollingBudget:
         return float(self.spec.seconds)  # unreachable: the whole log covers any excess
 
 
+def window_label(seconds: int) -> str:
+    """The window in its largest whole unit, Binance-style: 5 -> "5S", 60 -> "1M", 3600 -> "1H"."""
+    for letter, unit_s in (("D", 86_400), ("H", 3_600), ("M", 60)):
+        if seconds % unit_s == 0:
+            return f"{seconds // unit_s}{letter}"
+    return f"{seconds}S"
+
+
 def retry_after_header(wait_s: float) -> str:
     """Retry-After value: whole seconds, rounded up, at least 1."""
     return str(max(1, math.ceil(wait_s)))

@@ -1,26 +1,27 @@
-"""The simulator's aiohttp app: mounts each venue's routes, enforces budgets, counts requests."""
+"""The simulator's aiohttp app: mounts each venue's routes, applies faults and limits, counts."""
 
 import asyncio
 import json
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from multidict import MultiDict
 
-from simulator import binance, bybit, gateio, mexc
+from simulator import binance, bybit, control, gateio, mexc
 from simulator.archive import PREFIX as ARCHIVE_PREFIX
 from simulator.archive import ArchiveStore, NotFound
+from simulator.bans import BanPolicy, Bans
+from simulator.faults import ERROR_BODY, Fault, Faults
 from simulator.limits import BudgetSpec, Limits, retry_after_header
+from simulator.throttle import Throttle
 from simulator.trades import DEFAULT_TRADES_PER_DAY
+from simulator.traffic import Entry, Traffic
 from simulator.venue import ApiError, Context, Endpoint, Venue
 
-STATS_PATH = "/_sim/stats"
-RESET_PATH = "/_sim/reset"
-ARCHIVE_FAULTS_PATH = "/_sim/archive"
 ARCHIVE_COUNTER = "/data (archive)"
+ARCHIVE_VENUE = "binance_archive"
 _JSON = "application/json;charset=UTF-8"
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -39,25 +40,43 @@ class SimConfig:
     #: per venue name, replaces latency_ms (e.g. {"bybit": 200.0} for a slow exchange)
     venue_latency_ms: Mapping[str, float] = field(default_factory=dict)
     bybit_ban_s: float = bybit.BAN_S
+    #: Binance's first 418 ban, and how many requests during a Retry-After it tolerates
+    binance_ban_s: float = 120.0
+    binance_ban_after: int = 10
     #: archive file names (glob patterns) to answer 404 for, or to serve corrupted
     archive_omit: tuple[str, ...] = ()
     archive_corrupt: tuple[str, ...] = ()
+    #: share of data requests answered 503, cut short, or dropped without an answer
+    fault_seed: int = 0
+    fault_5xx: float = 0.0
+    fault_truncate: float = 0.0
+    fault_reset: float = 0.0
 
 
 def _dumps(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-class Simulation:
-    """The mutable state behind one app: venues, per-IP budgets and request counters."""
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
 
-    def __init__(self, config: SimConfig) -> None:
+
+class Simulation:
+    """The mutable state behind one app: venues, budgets, bans, faults and traffic.
+
+    `clock` gives the seconds that budgets, Retry-Afters and bans run on; tests replace it.
+    """
+
+    def __init__(self, config: SimConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
+        self.clock = clock
+        ban = BanPolicy(first_s=config.binance_ban_s, after=config.binance_ban_after)
         self.venues: tuple[Venue, ...] = (
             binance.venue(
                 BudgetSpec(*config.spot_weight),
                 BudgetSpec(*config.usdm_weight),
                 BudgetSpec(*config.usdm_funding),
+                ban,
             ),
             mexc.venue(),
             gateio.venue(),
@@ -67,10 +86,12 @@ class Simulation:
         for venue in self.venues:
             self.budgets.update(venue.budgets)
         self.limits = Limits(self.budgets)
-        self.requests: Counter[str] = Counter()
-        self.rejected_429 = 0  # every refusal for being over budget, whatever its status
-        self.rejected: Counter[str] = Counter()  # the same, per venue
-        self._banned_until: dict[tuple[str, str], float] = {}
+        self.bans = Bans()
+        self.throttle = Throttle(self.limits, self.bans)
+        rates = {"5xx": config.fault_5xx, "truncate": config.fault_truncate}
+        rates["reset"] = config.fault_reset
+        self.faults = Faults(config.fault_seed, rates, config.latency_ms)
+        self.traffic = Traffic()
         self.archive = ArchiveStore(
             seed=config.seed,
             trades_per_day=config.trades_per_day,
@@ -80,88 +101,100 @@ class Simulation:
         self.archive_bytes = 0
 
     def reset(self) -> None:
+        """Forget all traffic, spent budgets, bans and fault counts; keep every setting."""
         self.limits.reset()
-        self.requests.clear()
-        self.rejected_429 = 0
-        self.rejected.clear()
-        self._banned_until.clear()
+        self.bans.reset()
+        self.faults.reset()
+        self.traffic.reset()
         self.archive_bytes = 0
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "requests": dict(self.requests),
-            "requests_total": sum(self.requests.values()),
-            "weight": self.limits.spent(),
-            "peak_window_weight": self.limits.peaks(),
-            "budgets": {name: [s.limit, s.seconds] for name, s in self.budgets.items()},
-            "rejected_429": self.rejected_429,
-            "rejected": dict(self.rejected),
-            "archive_bytes": self.archive_bytes,
-            "archive_faults": {"omit": self.archive.omit, "corrupt": self.archive.corrupt},
-            "config": {
-                "seed": self.config.seed,
-                "trades_per_day": self.config.trades_per_day,
-                "latency_ms": self.config.latency_ms,
-                "venue_latency_ms": dict(self.config.venue_latency_ms),
-            },
-        }
+    async def _arrive(
+        self, request: web.Request, venue: str, route: str
+    ) -> tuple[Entry, Fault | None]:
+        """Log the request, decide its fault, then wait out the latency."""
+        entry = self.traffic.arrive(venue, route, request.path, _wall_ms())
+        fault = self.faults.decide(route, request.path)
+        latency_ms = self.config.venue_latency_ms.get(venue, self.faults.latency_ms)
+        if latency_ms > 0:
+            await asyncio.sleep(latency_ms / 1000)
+        return entry, fault
+
+    def _fail(self, request: web.Request, entry: Entry, fault: Fault) -> web.Response:
+        """The answer to a request struck by a 5xx, a down route or a reset."""
+        self.traffic.answer(entry, fault.status, fault=fault.kind)
+        if fault.kind == "reset":
+            if request.transport is not None:
+                request.transport.abort()  # closed at once: not a byte of a response is sent
+            # Ends the handler; with the transport gone aiohttp has nowhere to send it.
+            raise web.HTTPServiceUnavailable()
+        return _response(fault.status, ERROR_BODY, {})
 
     def route(self, venue: Venue, endpoint: Endpoint) -> Handler:
-        """The aiohttp handler: count, charge the budget (429 if over), run, add usage header."""
-        latency_s = self.config.venue_latency_ms.get(venue.name, self.config.latency_ms) / 1000
+        """The aiohttp handler: faults, then bans and Retry-Afters, then the budget, then data."""
+        usage_header = venue.usage_header_name(self.budgets[endpoint.usage_budget])
 
         async def handle(request: web.Request) -> web.Response:
-            self.requests[endpoint.path] += 1
-            if latency_s > 0:
-                await asyncio.sleep(latency_s)
+            entry, fault = await self._arrive(request, venue.name, endpoint.path)
+            if fault is not None and fault.kind != "truncate":
+                return self._fail(request, entry, fault)
             ip = request.remote or "unknown"
             query = request.query
             if request.match_info:
                 query = MultiDict(query)
                 query.extend(request.match_info)
-            now_s = time.monotonic()
-            budget = self.limits.budget(ip, endpoint.budget)
+            now_s, now_ms = self.clock(), _wall_ms()
             usage = self.limits.budget(ip, endpoint.usage_budget)
-            banned_s = self._banned_until.get((ip, venue.name), 0.0) - now_s
-            wait_s = banned_s if banned_s > 0 else budget.spend(endpoint.weight(query), now_s)
-            if wait_s > 0:
-                self.rejected_429 += 1
-                self.rejected[venue.name] += 1
-                if venue.ban_s > 0 and banned_s <= 0:
-                    self._banned_until[(ip, venue.name)] = now_s + venue.ban_s
-                    wait_s = venue.ban_s
-                headers = {
-                    venue.usage_header: str(usage.used(now_s)),
-                    "Retry-After": retry_after_header(wait_s),
-                }
-                body = _dumps(dict(venue.too_many_requests(ip, budget.spec)))
-                return _response(venue.limit_status, body, headers)
+            weight = 0
+            if fault is None:  # a faulted request spends nothing and is never refused
+                weight = endpoint.weight(query)
+                refusal = self.throttle.in_force(venue, endpoint.budget, ip, now_s, now_ms)
+                forced_s = None
+                if refusal is None:
+                    forced_s = self.faults.take_forced(venue.name)
+                    refusal = self.throttle.charge(
+                        venue, endpoint.budget, ip, weight, now_s, now_ms, forced_s
+                    )
+                if refusal is not None:
+                    kind = None if forced_s is None else "forced_429"
+                    self.traffic.answer(entry, refusal.status, fault=kind, refused=True)
+                    headers = {
+                        usage_header: str(usage.used(now_s)),
+                        "Retry-After": retry_after_header(refusal.wait_s),
+                    }
+                    return _response(refusal.status, _dumps(dict(refusal.body)), headers)
             ctx = Context(
                 seed=self.config.seed,
                 trades_per_day=self.config.trades_per_day,
-                now_ms=time.time_ns() // 1_000_000,
+                now_ms=now_ms,
                 budgets=venue.budgets,
             )
             try:
                 status, body = 200, endpoint.handler(query, ctx)
             except ApiError as exc:
                 status, body = exc.status, _dumps(dict(exc.body))
-            return _response(status, body, {venue.usage_header: str(usage.used(now_s))})
+            if fault is not None:
+                status, body = fault.status, fault.truncate(body)
+            self.traffic.answer(entry, status, weight, None if fault is None else fault.kind)
+            return _response(status, body, {usage_header: str(usage.used(now_s))})
 
         return handle
 
     async def archive_file(self, request: web.Request) -> web.Response:
         """A zip or its .CHECKSUM from the archive host's layout; 404 if it does not exist."""
-        self.requests[ARCHIVE_COUNTER] += 1
-        if self.config.latency_ms > 0:
-            await asyncio.sleep(self.config.latency_ms / 1000)
-        try:
-            body = await self.archive.body(request.path, time.time_ns() // 1_000_000)
-        except NotFound:
-            return web.Response(status=404, text="Not Found")
-        self.archive_bytes += len(body)
+        entry, fault = await self._arrive(request, ARCHIVE_VENUE, ARCHIVE_COUNTER)
+        if fault is not None and fault.kind != "truncate":
+            return self._fail(request, entry, fault)
         kind = "text/plain" if request.path.endswith(".CHECKSUM") else "application/zip"
-        return web.Response(body=body, content_type=kind)
+        try:
+            status, body = 200, await self.archive.body(request.path, _wall_ms())
+        except NotFound:
+            status, body, kind = 404, b"Not Found", "text/plain"
+        if fault is not None:
+            status, body = fault.status, fault.truncate(body)
+        if status == 200:
+            self.archive_bytes += len(body)
+        self.traffic.answer(entry, status, fault=None if fault is None else fault.kind)
+        return web.Response(status=status, body=body, content_type=kind)
 
 
 def _response(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
@@ -171,34 +204,16 @@ def _response(status: int, body: bytes, headers: Mapping[str, str]) -> web.Respo
 SIMULATION = web.AppKey("simulation", Simulation)
 
 
-async def _stats(request: web.Request) -> web.Response:
-    return _response(200, _dumps(request.app[SIMULATION].stats()), {})
-
-
-async def _reset(request: web.Request) -> web.Response:
-    request.app[SIMULATION].reset()
-    return _response(200, b"{}", {})
-
-
-async def _archive_faults(request: web.Request) -> web.Response:
-    """Body `{"omit": [patterns], "corrupt": [patterns]}`; a key left out is left as it was."""
-    store = request.app[SIMULATION].archive
-    faults = await request.json()
-    store.omit = list(faults.get("omit", store.omit))
-    store.corrupt = list(faults.get("corrupt", store.corrupt))
-    return _response(200, _dumps({"omit": store.omit, "corrupt": store.corrupt}), {})
-
-
-def make_app(config: SimConfig | None = None) -> web.Application:
+def make_app(
+    config: SimConfig | None = None, clock: Callable[[], float] = time.monotonic
+) -> web.Application:
     """A fresh simulator app; its Simulation is at app[SIMULATION]."""
-    simulation = Simulation(config or SimConfig())
+    simulation = Simulation(config or SimConfig(), clock)
     app = web.Application()
     app[SIMULATION] = simulation
     for venue in simulation.venues:
         for endpoint in venue.endpoints:
             app.router.add_get(endpoint.path, simulation.route(venue, endpoint))
-    app.router.add_get(STATS_PATH, _stats)
-    app.router.add_post(RESET_PATH, _reset)
     app.router.add_get(ARCHIVE_PREFIX + "{path:.+}", simulation.archive_file)
-    app.router.add_post(ARCHIVE_FAULTS_PATH, _archive_faults)
+    app.add_routes(control.routes(simulation))
     return app

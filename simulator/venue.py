@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from multidict import MultiMapping
 
-from simulator.limits import BudgetSpec
+from simulator.bans import BanPolicy
+from simulator.limits import BudgetSpec, window_label
 
 Query = MultiMapping[str]
 
@@ -48,8 +49,12 @@ class Endpoint:
 class Venue:
     """An exchange as the server mounts it.
 
-    A request over budget is answered with `limit_status` (429 for most, 403 for Bybit);
-    with `ban_s` > 0 the venue then refuses that IP for `ban_s` seconds (Bybit's ban).
+    A request over budget is answered with `limit_status` (429 for most, 403 for Bybit) and
+    a Retry-After that the IP must honour for that budget. With `ban_s` > 0 the breach
+    itself bans the IP for `ban_s` seconds (Bybit). With a `ban_policy`, requests sent
+    during a Retry-After lead to escalating bans answered `ban_status` with the body
+    `banned(ip, until_ms)` (Binance's 418).
+    `usage_header` may hold `{window}`, filled per endpoint from its usage budget's window.
     Path parameters (`/kline/{symbol}`) reach handlers as query parameters.
     """
 
@@ -60,3 +65,10 @@ class Venue:
     too_many_requests: Callable[[str, BudgetSpec], Mapping[str, object]]
     limit_status: int = 429
     ban_s: float = 0.0
+    ban_policy: BanPolicy | None = None
+    banned: Callable[[str, int], Mapping[str, object]] | None = None
+    ban_status: int = 418
+
+    def usage_header_name(self, spec: BudgetSpec) -> str:
+        """`usage_header` with any `{window}` filled from the budget's window ("1M", "5S")."""
+        return self.usage_header.format(window=window_label(spec.seconds))

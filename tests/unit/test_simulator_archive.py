@@ -67,6 +67,13 @@ def test_open_periods_unlisted_symbols_and_omitted_files_are_404() -> None:
             body(store, path)
 
 
+def test_a_file_is_byte_identical_whenever_it_is_built(monkeypatch) -> None:
+    first = body(ArchiveStore(), FUNDING)
+    monkeypatch.setattr("time.time", lambda: 2_000_000_000.0)  # what a zip entry's date reads
+    monkeypatch.setattr("time.localtime", lambda *_: (2033, 5, 18, 3, 33, 20, 2, 138, 0))
+    assert body(ArchiveStore(), FUNDING) == first
+
+
 def test_corrupted_file_differs_from_its_checksum() -> None:
     good = body(ArchiveStore(), TRADES)
     store = ArchiveStore(corrupt=["BTCUSDT-aggTrades-*"])

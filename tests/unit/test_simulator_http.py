@@ -403,3 +403,28 @@ def test_exchange_info_lists_symbols_and_configured_limits():
     assert contracts["NEWUSDT"]["onboardDate"] == market.listing_ms("NEWUSDT", "usdm")
     assert contracts["BTCUSDT"]["contractType"] == "PERPETUAL"
     assert usdm["rateLimits"][0]["limit"] == 2400
+
+
+@pytest.mark.parametrize(
+    ("window_s", "header"),
+    [
+        (5, "X-MBX-USED-WEIGHT-5S"),
+        (10, "X-MBX-USED-WEIGHT-10S"),
+        (60, "X-MBX-USED-WEIGHT-1M"),
+        (120, "X-MBX-USED-WEIGHT-2M"),
+        (3600, "X-MBX-USED-WEIGHT-1H"),
+    ],
+)
+def test_usage_header_is_named_after_the_budget_window(window_s, header):
+    config = SimConfig(spot_weight=(6000, window_s), usdm_weight=(2400, 60))
+
+    async def scenario(client):
+        spot = await client.get("/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1h"})
+        spot_again = await client.get("/api/v3/ping")
+        usdm = await client.get("/fapi/v1/ping")
+        return spot.headers, spot_again.headers, usdm.headers
+
+    spot, spot_again, usdm = run(scenario, config)
+    assert spot[header] == "2" and spot_again[header] == "3"
+    assert [name for name in spot if name.startswith("X-MBX")] == [header]
+    assert usdm["X-MBX-USED-WEIGHT-1M"] == "1", "USD-M keeps its own 60 s budget and name"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulator.limits import BudgetSpec, Limits, RollingBudget, retry_after_header
+from simulator.limits import BudgetSpec, Limits, RollingBudget, retry_after_header, window_label
 
 
 def test_accepts_up_to_the_limit_and_a_refusal_spends_nothing():
@@ -72,3 +72,23 @@ def test_budget_spec_rejects_malformed_text(text):
 
 def test_budget_spec_parses_weight_per_seconds():
     assert BudgetSpec.parse("2400/60") == BudgetSpec(2400, 60)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "label"),
+    [
+        (1, "1S"),
+        (5, "5S"),
+        (10, "10S"),
+        (90, "90S"),
+        (60, "1M"),
+        (120, "2M"),
+        (5400, "90M"),
+        (3600, "1H"),
+        (7200, "2H"),
+        (86_400, "1D"),
+        (259_200, "3D"),
+    ],
+)
+def test_window_label_uses_the_largest_unit_that_divides_evenly(seconds, label):
+    assert window_label(seconds) == label
