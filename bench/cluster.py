@@ -140,7 +140,7 @@ class Simulator(Process):
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    def log(self, since_ms: float | None = None) -> list[dict]:
+    def arrivals(self, since_ms: float | None = None) -> list[dict]:
         """Data requests in arrival order, those that arrived at or after `since_ms` if given."""
         query = "" if since_ms is None else f"?since_ms={since_ms}"
         with urllib.request.urlopen(self.url + "/_sim/log" + query, timeout=10) as response:

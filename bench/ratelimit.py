@@ -79,7 +79,7 @@ def window_sums(t_ms: np.ndarray, weight: np.ndarray, at_ms: np.ndarray, window_
 def measure(sim: Simulator, budget: int, window_s: int) -> tuple[int, float, float, float]:
     """(requests, peak sent / budget, peak accepted / budget, steady utilisation) from the
     simulator's arrival log."""
-    log = sim.log()
+    log = sim.arrivals()
     window_ms = window_s * 1000
     t_ms = np.array([e["t_ms"] for e in log], dtype=np.int64)
     weight = np.array([e["weight"] or PAGE_WEIGHT for e in log], dtype=np.int64)

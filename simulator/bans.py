@@ -13,11 +13,14 @@ MAX_BAN_S = 259_200.0  # Binance's longest ban: 3 days
 class BanPolicy:
     """Binance's escalation: more than `after` requests sent while a Retry-After is in force
     start a ban of `first_s`; each further ban of the same IP lasts twice the one before,
-    up to `max_s`."""
+    up to `max_s`. Requests that arrive within `grace_s` of the Retry-After being given were
+    on their way before the client could know of it: they are refused, but not held against
+    the IP (a client cannot call back what it already sent)."""
 
     first_s: float = 120.0
     after: int = 10
     max_s: float = MAX_BAN_S
+    grace_s: float = 1.0
 
     def seconds(self, earlier_bans: int) -> float:
         return min(self.first_s * 2.0 ** min(earlier_bans, 64), self.max_s)
@@ -37,6 +40,7 @@ class Bans:
 
     def __init__(self) -> None:
         self._retry_until_s: dict[tuple[str, str, str], float] = {}  # (venue, ip, budget)
+        self._told_s: dict[tuple[str, str, str], float] = {}  # when that Retry-After began
         self._violations: Counter[tuple[str, str]] = Counter()  # (venue, ip)
         self._ban_count: Counter[tuple[str, str]] = Counter()
         self._latest: dict[tuple[str, str], Ban] = {}
@@ -50,10 +54,16 @@ class Bans:
         """Seconds left of the Retry-After this IP was given for this budget; 0 if none."""
         return max(0.0, self._retry_until_s.get((venue, ip, budget), 0.0) - now_s)
 
-    def hold(self, venue: str, ip: str, budget: str, until_s: float) -> None:
+    def hold(self, venue: str, ip: str, budget: str, until_s: float, now_s: float) -> None:
         """Start (or lengthen) a Retry-After period: the IP was told to wait until `until_s`."""
         key = (venue, ip, budget)
+        if self.retry_left_s(venue, ip, budget, now_s) <= 0:
+            self._told_s[key] = now_s
         self._retry_until_s[key] = max(self._retry_until_s.get(key, 0.0), until_s)
+
+    def told_s(self, venue: str, ip: str, budget: str) -> float:
+        """When the Retry-After in force for this IP and budget was first given."""
+        return self._told_s.get((venue, ip, budget), float("-inf"))
 
     def violate(
         self, venue: str, ip: str, policy: BanPolicy, now_s: float, now_ms: int
@@ -74,11 +84,13 @@ class Bans:
         self._violations.pop(key, None)
         for held in [k for k in self._retry_until_s if k[:2] == key]:
             del self._retry_until_s[held]
+            self._told_s.pop(held, None)
         self.started.append(ban)
         return ban
 
     def reset(self) -> None:
         self._retry_until_s.clear()
+        self._told_s.clear()
         self._violations.clear()
         self._ban_count.clear()
         self._latest.clear()

@@ -135,6 +135,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "IP (default %(default)s)",
     )
     parser.add_argument(
+        "--binance-ban-grace-s",
+        type=_non_negative,
+        default=1.0,
+        metavar="SECONDS",
+        help="requests arriving this soon after a 429 were already on their way: refused but "
+        "not counted towards a ban (default %(default)s)",
+    )
+    parser.add_argument(
         "--archive-omit",
         action="append",
         default=[],
@@ -219,6 +227,7 @@ def sim_config(args: argparse.Namespace) -> SimConfig:
         bybit_ban_s=args.bybit_ban_s,
         binance_ban_s=args.binance_ban_s,
         binance_ban_after=args.binance_ban_after,
+        binance_ban_grace_s=args.binance_ban_grace_s,
         archive_omit=tuple(args.archive_omit),
         archive_corrupt=tuple(args.archive_corrupt),
         fault_seed=args.fault_seed,

@@ -43,6 +43,8 @@ class SimConfig:
     #: Binance's first 418 ban, and how many requests during a Retry-After it tolerates
     binance_ban_s: float = 120.0
     binance_ban_after: int = 10
+    #: requests arriving this soon after a Retry-After was given were already on their way
+    binance_ban_grace_s: float = 1.0
     #: archive file names (glob patterns) to answer 404 for, or to serve corrupted
     archive_omit: tuple[str, ...] = ()
     archive_corrupt: tuple[str, ...] = ()
@@ -70,7 +72,11 @@ class Simulation:
     def __init__(self, config: SimConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
-        ban = BanPolicy(first_s=config.binance_ban_s, after=config.binance_ban_after)
+        ban = BanPolicy(
+            first_s=config.binance_ban_s,
+            after=config.binance_ban_after,
+            grace_s=config.binance_ban_grace_s,
+        )
         self.venues: tuple[Venue, ...] = (
             binance.venue(
                 BudgetSpec(*config.spot_weight),

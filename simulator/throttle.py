@@ -29,8 +29,8 @@ class Throttle:
     ) -> Refusal | None:
         """A refusal the IP has earned already: its ban, or a Retry-After it was given.
 
-        Under a venue's ban policy, each request sent during a Retry-After is a violation,
-        and one too many starts a ban.
+        Under a venue's ban policy, each request sent during a Retry-After (after its grace)
+        is a violation, and one too many starts a ban.
         """
         ban = self.bans.active(venue.name, ip, now_s)
         if ban is not None:
@@ -38,8 +38,10 @@ class Throttle:
         left_s = self.bans.retry_left_s(venue.name, ip, budget, now_s)
         if left_s <= 0:
             return None
-        if venue.ban_policy is not None:
-            ban = self.bans.violate(venue.name, ip, venue.ban_policy, now_s, now_ms)
+        policy = venue.ban_policy
+        told_s = self.bans.told_s(venue.name, ip, budget)
+        if policy is not None and now_s - told_s >= policy.grace_s:
+            ban = self.bans.violate(venue.name, ip, policy, now_s, now_ms)
             if ban is not None:
                 return self._banned(venue, budget, ban, now_s)
         return self._over(venue, budget, ip, left_s)
@@ -65,7 +67,7 @@ class Throttle:
         if venue.ban_s > 0:
             ban = self.bans.ban(venue.name, ip, venue.ban_s, now_s, now_ms)
             return self._banned(venue, budget, ban, now_s)
-        self.bans.hold(venue.name, ip, budget, now_s + wait_s)
+        self.bans.hold(venue.name, ip, budget, now_s + wait_s, now_s)
         return self._over(venue, budget, ip, wait_s)
 
     def _over(self, venue: Venue, budget: str, ip: str, wait_s: float) -> Refusal:

@@ -9,6 +9,8 @@ from bench.cluster import run_producer
 from tests.integration.test_end_to_end import FUNDING, KLINES, SHARDS, TRADES
 from tests.integration.truth import assert_matches_truth
 
+TRADES_PER_DAY = 100_000  # about 400 requests in all: every kind of fault strikes some
+
 
 def enqueue(cluster, *args: str, timeout_s: float = 240):
     return run_producer(
@@ -25,7 +27,7 @@ def status(cluster) -> dict:
 def test_a_job_through_5xx_truncated_bodies_resets_and_latency_stores_ground_truth(make_cluster):
     cluster = make_cluster(
         "--fault-5xx", "0.10", "--fault-truncate", "0.03", "--fault-reset", "0.02",
-        "--latency-ms", "50",
+        "--latency-ms", "50", "--trades-per-day", str(TRADES_PER_DAY),
     )  # fmt: skip
     cluster.start_worker("a", concurrency=2)
     cluster.start_worker("b", concurrency=2)
@@ -34,7 +36,7 @@ def test_a_job_through_5xx_truncated_bodies_resets_and_latency_stores_ground_tru
         assert result.returncode == 0, result.stdout + result.stderr
 
     for shard in SHARDS:
-        assert_matches_truth(cluster.data_dir, shard)
+        assert_matches_truth(cluster.data_dir, shard, trades_per_day=TRADES_PER_DAY)
     assert status(cluster)["totals"]["failed"] == 0
     faults = cluster.sim.stats()["faults"]
     assert min(faults["5xx"], faults["truncate"], faults["reset"]) > 0, faults

@@ -48,7 +48,7 @@ def test_four_workers_together_never_exceed_the_budget_in_any_window(make_cluste
     stats = cluster.sim.stats()
     assert stats["weight"]["spot"] >= 2 * PAGES > 2 * 120, "the job needed several windows"
     assert stats["peak_window_weight"]["spot"] <= 120, stats["peak_window_weight"]
-    assert max_window_weight(cluster.sim.log(), 5000) <= 120
+    assert max_window_weight(cluster.sim.arrivals(), 5000) <= 120
     assert (stats["status_429"], stats["status_418"]) == (0, 0)
     assert all(w.tasks_received() > 0 for w in workers), "four workers shared the job"
     for shard in SHARDS:
@@ -66,13 +66,15 @@ def test_no_worker_sends_to_the_exchange_until_its_retry_after_has_passed(make_c
     cluster.sim.faults(force_429={"venue": "binance", "count": 1, "retry_after_s": 3})
     enqueue(cluster, *KLINES)
 
-    log = [e for e in cluster.sim.log() if e["venue"] == "binance"]
-    (refused_ms,) = [e["t_ms"] for e in log if e["status"] == 429]
-    # Requests already on their way when the 429 was answered may still arrive; after that,
-    # nothing until Retry-After has passed, from any worker.
+    log = [e for e in cluster.sim.arrivals() if e["venue"] == "binance"]
+    refused_ms = min(e["t_ms"] for e in log if e["status"] == 429)
+    # Requests already on their way when the 429 was answered may still arrive (and are
+    # refused too); after that, nothing until Retry-After has passed, from any worker.
     in_flight_ms = 250
     during = [e for e in log if refused_ms + in_flight_ms < e["t_ms"] < refused_ms + 3000]
     assert during == [], f"{len(during)} requests reached Binance during its Retry-After"
+    late = [e["t_ms"] - refused_ms for e in log if e["status"] == 429]
+    assert max(late) <= in_flight_ms, late
     after = [e for e in log if e["t_ms"] >= refused_ms + 3000 and e["status"] == 200]
     assert len(after) >= PAGES - 30, "the job went on after the cooldown"
     assert sum(w.tasks_received() for w in workers) >= len(SHARDS)

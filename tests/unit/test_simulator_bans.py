@@ -50,7 +50,8 @@ def test_ban_seconds_double_per_ban_up_to_three_days():
 
 def test_violations_beyond_the_allowance_start_a_ban_and_reset():
     bans, policy = Bans(), BanPolicy(first_s=10.0, after=2)
-    bans.hold("binance", "ip", "spot", until_s=30.0)
+    bans.hold("binance", "ip", "spot", until_s=30.0, now_s=20.0)
+    assert bans.told_s("binance", "ip", "spot") == 20.0
     assert bans.retry_left_s("binance", "ip", "spot", now_s=25.0) == 5.0
     assert bans.retry_left_s("binance", "ip", "usdm", now_s=25.0) == 0.0
     assert bans.violate("binance", "ip", policy, now_s=25.0, now_ms=0) is None
@@ -65,7 +66,9 @@ def test_violations_beyond_the_allowance_start_a_ban_and_reset():
 
 
 def test_sending_during_retry_after_is_banned_with_418_that_escalates():
-    config = SimConfig(spot_weight=(2, 60), binance_ban_s=5, binance_ban_after=3)
+    config = SimConfig(
+        spot_weight=(2, 60), binance_ban_s=5, binance_ban_after=3, binance_ban_grace_s=0
+    )
     clock = Clock()
 
     async def scenario(client):
@@ -96,6 +99,21 @@ def test_sending_during_retry_after_is_banned_with_418_that_escalates():
     assert (stats["status_429"], stats["status_418"]) == (8, 4)
     assert stats["rejected"] == {"binance": 12}
     assert stats["weight"]["spot"] == 2 and stats["peak_window_weight"]["spot"] == 2
+
+
+def test_requests_already_on_their_way_when_the_429_went_out_are_not_held_against_the_ip():
+    config = SimConfig(spot_weight=(2, 60), binance_ban_after=3, binance_ban_grace_s=1.0)
+    clock = Clock()
+
+    async def scenario(client):
+        burst = [await send(client, KLINES) for _ in range(10)]  # one in budget, 9 in flight
+        clock.now_s += 1.0
+        kept_on = [await send(client, KLINES) for _ in range(4)]
+        return burst, kept_on
+
+    burst, kept_on = run(scenario, config, clock)
+    assert [s for s, _, _ in burst] == [200] + [429] * 9, "refused, but no ban for them"
+    assert [s for s, _, _ in kept_on] == [429] * 3 + [418], "sending on after the grace is"
 
 
 def test_a_client_that_honours_retry_after_is_never_banned():
@@ -145,7 +163,7 @@ def test_bybit_keeps_its_403_ban_and_counts_it():
 
 @pytest.mark.parametrize("ban_after", [0, 10])
 def test_the_request_one_past_the_allowance_is_the_first_418(ban_after):
-    config = SimConfig(spot_weight=(2, 60), binance_ban_after=ban_after)
+    config = SimConfig(spot_weight=(2, 60), binance_ban_after=ban_after, binance_ban_grace_s=0)
 
     async def scenario(client):
         return [await send(client, KLINES) for _ in range(ban_after + 4)]

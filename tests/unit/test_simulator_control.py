@@ -66,7 +66,7 @@ def test_the_log_lists_every_data_request_in_arrival_order():
 
 
 def test_stats_count_statuses_faults_and_bans():
-    config = SimConfig(spot_weight=(2, 60), binance_ban_after=1)
+    config = SimConfig(spot_weight=(2, 60), binance_ban_after=1, binance_ban_grace_s=0)
 
     async def scenario(client):
         for _ in range(4):
@@ -84,7 +84,9 @@ def test_stats_count_statuses_faults_and_bans():
 
 
 def test_reset_clears_counters_log_and_bans_but_keeps_the_settings():
-    config = SimConfig(spot_weight=(2, 60), binance_ban_after=0, fault_truncate=0.5)
+    config = SimConfig(
+        spot_weight=(2, 60), binance_ban_after=0, binance_ban_grace_s=0, fault_truncate=0.5
+    )
 
     async def scenario(client):
         await client.post("/_sim/faults", json={"5xx": 0.25, "down": {"/api/v3/time": 500}})
@@ -145,7 +147,7 @@ def test_bench_simulator_sets_faults_and_reads_the_log(served_url):
         urllib.request.urlopen(served_url + "/api/v3/ping", timeout=10)
     assert refused.value.code == 500
     refused.value.close()
-    (entry,) = sim.log()
+    (entry,) = sim.arrivals()
     assert (entry["path"], entry["status"], entry["fault"]) == ("/api/v3/ping", 500, "down")
-    assert sim.log(since_ms=entry["t_ms"] + 1) == []
+    assert sim.arrivals(since_ms=entry["t_ms"] + 1) == []
     assert sim.stats()["faults"]["down"] == 1
