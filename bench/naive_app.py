@@ -36,7 +36,7 @@ _counter = redis.Redis.from_url(app.conf.broker_url)
 
 @app.task(name=TASK, bind=True, max_retries=None, rate_limit=os.environ.get("NAIVE_RATE_LIMIT"))
 def fetch_page(self, url: str, params: list[list[str]]) -> int:
-    request = f"{url}?{urllib.parse.urlencode(params)}"
+    request = f"{url}?{urllib.parse.urlencode([tuple(pair) for pair in params])}"
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()

@@ -83,7 +83,7 @@ def measure(sim: Simulator, budget: int, window_s: int) -> tuple[int, float, flo
     window_ms = window_s * 1000
     t_ms = np.array([e["t_ms"] for e in log], dtype=np.int64)
     weight = np.array([e["weight"] or PAGE_WEIGHT for e in log], dtype=np.int64)
-    ok = np.array([e["status"] == 200 for e in log])
+    ok = np.array([e["status"] == 200 for e in log], dtype=bool)
     sent = window_sums(t_ms, weight, t_ms, window_ms).max(initial=0) / budget
     accepted = window_sums(t_ms[ok], weight[ok], t_ms[ok], window_ms).max(initial=0) / budget
     steady = np.arange(t_ms.min() + window_ms, t_ms.max(), 50) if len(t_ms) else np.array([])
@@ -195,7 +195,7 @@ def main() -> None:
     bench = Bench(args, work)
     pages = sum(len(Binance({"spot": ""}).requests(s, s.end_ms)) for s in bench.shards)
     print(
-        f"budget {args.budget} weight/s at the exchange; job: {pages:,} pages of weight "
+        f"budget {args.budget} (weight/seconds) at the exchange; job: {pages:,} pages of weight "
         f"{PAGE_WEIGHT} ({args.months} months of 1m klines); margin {args.margin_ms} ms"
     )
     header = (

@@ -179,7 +179,9 @@ def status(
     if watch:
         from producer.wait import watch as watch_live
 
-        watch_live(ledger, keep, make_console(), budgets=settings.budgets)
+        watch_live(
+            ledger, keep, make_console(), budgets=settings.budgets, limit_key=settings.limit_key
+        )
         return
     rep = collect(ledger, [s for s in ledger.planned() if keep(s)])
     if as_json:

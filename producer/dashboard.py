@@ -54,7 +54,10 @@ class Snapshot:
 
 
 def snapshot(
-    ledger: Ledger, shards: Sequence[Shard], budgets: Mapping[tuple[str, str], Budget]
+    ledger: Ledger,
+    shards: Sequence[Shard],
+    budgets: Mapping[tuple[str, str], Budget],
+    limit_key: str = "",
 ) -> Snapshot:
     states = ledger.states(shards)
     lines: dict[tuple, Line] = {}
@@ -74,7 +77,7 @@ def snapshot(
         pipe.llen(name)  # the Celery queue of an exchange is the Redis list of its name
     queues = dict(zip(exchanges, pipe.execute(), strict=True))
     mine = {k: v for k, v in budgets.items() if k[0] in exchanges}
-    limits = usage(ledger.client, mine) if mine else {}
+    limits = usage(ledger.client, mine, limit_key=limit_key) if mine else {}
     cooling = cooldowns(ledger.client, exchanges)
     return Snapshot(time.monotonic(), states, list(lines.values()), queues, limits, cooling)
 

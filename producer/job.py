@@ -166,7 +166,14 @@ def wait_and_report(
     Returns the exit code: 0 if all were stored, 1 if any failed, 130 on Ctrl-C.
     """
     try:
-        states = wait(ledger, shards, out, budgets=settings.budgets, timeout_s=timeout_s)
+        states = wait(
+            ledger,
+            shards,
+            out,
+            budgets=settings.budgets,
+            limit_key=settings.limit_key,
+            timeout_s=timeout_s,
+        )
     except KeyboardInterrupt:
         out.print("stopped waiting; the shards stay queued: `producer status --watch` shows them")
         return 130

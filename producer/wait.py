@@ -22,6 +22,7 @@ def wait(
     console: Console,
     *,
     budgets: Mapping[tuple[str, str], Budget],
+    limit_key: str = "",
     timeout_s: float | None = None,
     poll_s: float = 0.5,
 ) -> list[ShardState]:
@@ -36,7 +37,7 @@ def wait(
     live = Live(console=console, auto_refresh=False) if console.is_terminal else None
     with live or nullcontext():
         while True:
-            snap = snapshot(ledger, shards, budgets)
+            snap = snapshot(ledger, shards, budgets, limit_key)
             pace.see(snap)
             if live is not None:
                 live.update(render(snap, pace, budgets), refresh=True)
@@ -57,6 +58,7 @@ def watch(
     console: Console,
     *,
     budgets: Mapping[tuple[str, str], Budget],
+    limit_key: str = "",
     poll_s: float = 1.0,
     frames: int | None = None,
 ) -> None:
@@ -70,7 +72,7 @@ def watch(
         with Live(console=console, auto_refresh=False) as live:
             while frames is None or drawn < frames:
                 shards = [s for s in ledger.planned() if select(s)]
-                snap = snapshot(ledger, shards, budgets)
+                snap = snapshot(ledger, shards, budgets, limit_key)
                 pace.see(snap)
                 live.update(render(snap, pace, budgets), refresh=True)
                 drawn += 1

@@ -93,3 +93,11 @@ def test_watch_draws_the_frames_it_is_asked_for_and_returns(ledger: Ledger) -> N
     console = Console(record=True, width=160, force_terminal=False)
     watch(ledger, lambda s: True, console, budgets=BUDGETS, poll_s=0.01, frames=2)
     assert "0/5" in console.export_text()
+
+
+def test_a_host_with_its_own_limit_key_sees_its_own_budget(ledger: Ledger, redis_server) -> None:
+    ledger.claim(MONTHS, stale_ms=3_600_000)
+    limiter = Limiter(fakeredis.FakeAsyncRedis(server=redis_server), BUDGETS, limit_key="eu-1")
+    asyncio.run(limiter.acquire("binance", "spot", 700))
+    assert snapshot(ledger, MONTHS, BUDGETS, "eu-1").limits[("binance", "spot")] == 700
+    assert snapshot(ledger, MONTHS, BUDGETS).limits[("binance", "spot")] == 0
