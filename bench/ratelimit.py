@@ -139,7 +139,7 @@ class Bench:
         finished = "all" if result.returncode == 0 else f"exit {result.returncode}"
         return self._run("shardfetch", n, seconds, finished)
 
-    def naive(self, n: int, share: int) -> Run:
+    def naive(self, n: int, share: int, label: str) -> Run:
         self._fresh()
         rate = self.budget / PAGE_WEIGHT / self.window_s / share
         env = {**self.env, "NAIVE_RATE_LIMIT": f"{rate:g}/s"}
@@ -162,7 +162,6 @@ class Bench:
             worker.stop()
         done = self._pages_done()
         finished = "all" if done >= len(pages) else f"{done / len(pages):.0%}"
-        label = "celery rate_limit=B" if share == 1 else "celery rate_limit=B/N"
         return self._run(label, n, seconds, finished)
 
     def _pages_done(self) -> int:
@@ -207,7 +206,10 @@ def main() -> None:
         for n in (int(x) for x in args.workers.split(",")):
             runs = [bench.shardfetch(n)]
             if not args.no_naive:
-                runs += [bench.naive(n, 1), bench.naive(n, n)]
+                runs += [
+                    bench.naive(n, 1, "celery rate_limit=B"),
+                    bench.naive(n, n, "celery rate_limit=B/N"),
+                ]
             for r in runs:
                 print(
                     f"{r.limiter:<22} {r.workers:>7} {r.seconds:>7.1f} {r.requests:>8,} "
