@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from multidict import MultiDict
 
-from simulator import binance, bybit, gateio, mexc
+from simulator import archive_host, binance, bybit, bybit_archive, gate_archive, gateio, mexc
 from simulator.archive import PREFIX as ARCHIVE_PREFIX
 from simulator.archive import ArchiveStore, NotFound
 from simulator.limits import BudgetSpec, Limits, retry_after_header
@@ -76,6 +76,11 @@ class Simulation:
             trades_per_day=config.trades_per_day,
             omit=list(config.archive_omit),
             corrupt=list(config.archive_corrupt),
+        )
+        # Gate's and Bybit's archive hosts, each under its prefix, with the same faults.
+        self.archive_hosts: tuple[archive_host.Host, ...] = (
+            gate_archive.GateArchive(config.seed, faults=self.archive),
+            bybit_archive.BybitArchive(config.seed, config.trades_per_day, faults=self.archive),
         )
         self.archive_bytes = 0
 
@@ -200,5 +205,7 @@ def make_app(config: SimConfig | None = None) -> web.Application:
     app.router.add_get(STATS_PATH, _stats)
     app.router.add_post(RESET_PATH, _reset)
     app.router.add_get(ARCHIVE_PREFIX + "{path:.+}", simulation.archive_file)
+    for host in simulation.archive_hosts:
+        app.router.add_get(host.prefix + "/{path:.*}", archive_host.route(simulation, host))
     app.router.add_post(ARCHIVE_FAULTS_PATH, _archive_faults)
     return app
