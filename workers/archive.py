@@ -173,8 +173,7 @@ async def source(
         reach = adapter.rest_reach(shard.dtype, shard.interval, now_ms)
         why = reach.why if reach is not None else "REST does not reach"
         raise type(lacking)(
-            f"{shard.key}: {lacking}, and REST cannot serve it from {_utc(out.rest_from_ms)}"
-            f" either ({why})"
+            f"{lacking}, and REST cannot serve it from {_utc(out.rest_from_ms)} either: {why}"
         )
     log.warning("%s: %s; taking the rest from REST", shard.key, lacking)
     return out
