@@ -104,6 +104,8 @@ def test_gate_1m_month_older_than_rest_reaches_comes_from_the_archive(cluster) -
     requests = cluster.sim.stats()["requests"]
     assert requests["/gatedata (archive)"] == 29 + 1  # + the check above
     assert requests["/api/v4/spot/candlesticks"] == 1, "the listing check only: no REST page"
+    verify = run_producer(cluster.env, "verify", "--exchange", "gateio", "--json")
+    assert verify.returncode == 0 and json.loads(verify.stdout)["problems"] == 0, verify.stdout
 
 
 def bybit_truth(day: str) -> pd.DataFrame:

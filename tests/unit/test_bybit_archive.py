@@ -167,3 +167,29 @@ def test_a_file_without_the_columns_by_name_is_refused(line: bytes) -> None:
 
 def test_an_empty_file_has_no_rows(tmp_path: Path) -> None:
     assert read(tmp_path, "").num_rows == 0
+
+
+def test_a_gzip_whose_csv_does_not_parse_is_a_transient_fault(tmp_path: Path) -> None:
+    from storage.errors import ExchangeUnavailable
+
+    text = "id,timestamp,price,volume,side\nnot-an-id,soon,cheap,lots,buy\n"
+    with pytest.raises(ExchangeUnavailable, match="does not read as the archive's CSV"):
+        read(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("value", "ms"),
+    [
+        (1710460800, 1710460800000),  # 10 digits: seconds
+        (1710460800.6864, 1710460800686),  # float seconds, as Bybit's futures archive has
+        (1710460800123, 1710460800123),  # 13 digits: ms
+        (1710460800123456, 1710460800123),  # 16 digits: µs
+        (1735689600000000, 1735689600000),
+    ],
+)
+def test_epoch_units_are_told_apart_by_magnitude(value: float, ms: int) -> None:
+    from workers.exchanges.columns import epoch_ms_by_magnitude
+
+    out = epoch_ms_by_magnitude(pa.array([value]))
+    assert out.type == pa.timestamp("ms", tz="UTC")
+    assert pc.cast(out, pa.int64()).to_pylist() == [ms]
