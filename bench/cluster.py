@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 def sim_env(sim_url: str) -> dict[str, str]:
-    """The base-URL variables that point every exchange, and Binance's archive, at one simulator."""
+    """The base-URL variables that point every exchange, and every archive, at one simulator."""
     return {
         "BINANCE_SPOT_URL": sim_url,
         "BINANCE_USDM_URL": sim_url,
@@ -35,7 +35,9 @@ def sim_env(sim_url: str) -> dict[str, str]:
         "MEXC_SPOT_URL": sim_url + "/mexc",
         "MEXC_CONTRACT_URL": sim_url,
         "GATEIO_URL": sim_url + "/api/v4",
+        "GATEIO_ARCHIVE_URL": sim_url + "/gatedata",
         "BYBIT_URL": sim_url,
+        "BYBIT_ARCHIVE_URL": sim_url + "/bybit-public",
     }
 
 

@@ -32,8 +32,8 @@ EXCHANGES = ("binance", "mexc", "gateio", "bybit")
 PATH_PREFIXES = {
     "binance": ("/api/v3", "/fapi"),
     "mexc": ("/mexc", "/api/v1/contract"),
-    "gateio": ("/api/v4",),
-    "bybit": ("/v5",),
+    "gateio": ("/api/v4", "/gatedata"),
+    "bybit": ("/v5", "/bybit-public"),
 }
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.table import Table
 
 from producer.enqueue import enqueue
 from producer.listing import FirstDataCache, first_data
-from producer.plan import Plan, Window, plan, split_by_reach, window_from
+from producer.plan import Plan, Window, plan, window_from
+from producer.reach import null_note, split_sources, unreachable_warning
 from producer.terminal import make_console
 from producer.wait import wait
 from storage.errors import InputError
@@ -18,9 +19,11 @@ from storage.ledger import Ledger
 from storage.shards import DTYPES, Shard
 from workers.archive import planned_files, source_label
 from workers.exchanges import ADAPTERS
-from workers.exchanges.base import ArchiveFile, RestReach
+from workers.exchanges.base import ArchiveFile
 from workers.runtime import Runtime
 from workers.settings import ARCHIVE, Settings, url_var
+
+__all__ = ["Job", "make_plans", "print_plan", "run_enqueue", "unreachable_warning"]
 
 out = make_console()
 
@@ -137,11 +140,13 @@ def run_enqueue(
                 f"[yellow]note[/yellow]: {job.exchange} has no {dtype} for {symbol} in "
                 "this window (before its listing?); nothing to fetch"
             )
-        reach = adapter.rest_reach(dtype, job.interval if dtype == "klines" else None, _ms(job.now))
-        served, beyond = split_by_reach(p.shards, None if reach is None else reach.since_ms)
-        if beyond:
-            out.print(unreachable_warning(job.exchange, beyond, reach))
-        shards.extend(served)
+        split = split_sources(adapter, p.shards, _ms(job.now), job.source)
+        if split.beyond:
+            archived = adapter.archive is not None and job.source != "rest"
+            out.print(unreachable_warning(job.exchange, split.beyond, split.reach, archived))
+        for columns, lacking in split.nulls.items():
+            out.print(null_note(lacking, columns, job.source))
+        shards.extend(split.served)
     if dry_run:
         print_plan(job, shards, ledger, settings)
         return 0
@@ -251,19 +256,6 @@ def print_plan(job: Job, shards: list[Shard], ledger: Ledger, settings: Settings
             f"{cursor}{seconds:,.0f} s",
         )
     out.print(table)
-
-
-def unreachable_warning(exchange: str, beyond: tuple[Shard, ...], reach: RestReach) -> str:
-    """One line naming the shards skipped because the exchange's REST API cannot serve them."""
-    first = beyond[0]
-    what = f"{first.dtype} {first.interval}" if first.interval else first.dtype
-    since = datetime.fromtimestamp(reach.since_ms / 1000, UTC)
-    span = first.period if len(beyond) == 1 else f"{first.period} .. {beyond[-1].period}"
-    return (
-        f"[yellow]warning[/yellow]: skipping {len(beyond)} {exchange} {what} {first.symbol} "
-        f"shard(s) {span}: they start before {since:%Y-%m-%d %H:%M} UTC and {reach.why}; "
-        "nothing was queued for them"
-    )
 
 
 def _ms(moment: datetime) -> int:

@@ -48,7 +48,7 @@ class ArchiveFile:
         return f"{self.sha256}  {self.name}\n".encode()
 
 
-def _fixed(values: np.ndarray, scale: int, decimals: int) -> pa.Array:
+def fixed_text(values: np.ndarray, scale: int, decimals: int) -> pa.Array:
     """Non-negative fixed-point integers as decimal strings: 4228358, 100, 2 -> '42283.58'."""
     whole, fraction = np.divmod(values.astype(np.int64), scale)
     digits = pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), decimals, "0")
@@ -57,11 +57,13 @@ def _fixed(values: np.ndarray, scale: int, decimals: int) -> pa.Array:
 
 def _price(ticks: np.ndarray) -> pa.Array:
     """Ticks of 0.01 with Binance's eight decimals."""
-    return pc.binary_join_element_wise(_fixed(ticks, TICKS_PER_UNIT, 2), pa.scalar("000000"), "")
+    return pc.binary_join_element_wise(
+        fixed_text(ticks, TICKS_PER_UNIT, 2), pa.scalar("000000"), ""
+    )
 
 
 def _qty(units: np.ndarray) -> pa.Array:
-    return _fixed(units, UNITS_PER_QTY, 8)
+    return fixed_text(units, UNITS_PER_QTY, 8)
 
 
 def _bools(values: np.ndarray, spot: bool) -> pa.Array:
@@ -115,7 +117,7 @@ def aggtrades(rows: Trades, market: str, period_ms: int) -> tuple[list[pa.Array]
 def fundings(rows: Fundings, period_ms: int) -> tuple[list[pa.Array], str | None]:
     """No mark price: the funding archive has calc time, interval hours and the rate only."""
     sign = pa.array(np.where(rows.rate_u < 0, "-", ""))
-    rate = pc.binary_join_element_wise(sign, _fixed(np.abs(rows.rate_u), UNITS_PER_QTY, 8), "")
+    rate = pc.binary_join_element_wise(sign, fixed_text(np.abs(rows.rate_u), UNITS_PER_QTY, 8), "")
     hours = np.full(len(rows.time_ms), FUNDING_PERIOD_MS // 3_600_000, dtype=np.int64)
     return [pa.array(rows.time_ms), pa.array(hours), rate], FUNDING_HEADER
 

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from multidict import MultiDict
 
-from simulator import binance, bybit, control, gateio, mexc
+from simulator import (
+    archive_host,
+    binance,
+    bybit,
+    bybit_archive,
+    control,
+    gate_archive,
+    gateio,
+    mexc,
+)
 from simulator.archive import PREFIX as ARCHIVE_PREFIX
 from simulator.archive import ArchiveStore, NotFound
 from simulator.bans import BanPolicy, Bans
@@ -104,6 +113,11 @@ class Simulation:
             omit=list(config.archive_omit),
             corrupt=list(config.archive_corrupt),
         )
+        # Gate's and Bybit's archive hosts, each under its prefix, with the same faults.
+        self.archive_hosts: tuple[archive_host.Host, ...] = (
+            gate_archive.GateArchive(config.seed, faults=self.archive),
+            bybit_archive.BybitArchive(config.seed, config.trades_per_day, faults=self.archive),
+        )
         self.archive_bytes = 0
 
     def reset(self) -> None:
@@ -186,21 +200,50 @@ class Simulation:
         return handle
 
     async def archive_file(self, request: web.Request) -> web.Response:
-        """A zip or its .CHECKSUM from the archive host's layout; 404 if it does not exist."""
-        entry, fault = await self._arrive(request, ARCHIVE_VENUE, ARCHIVE_COUNTER)
+        """A zip or its .CHECKSUM from Binance's archive layout; 404 if it does not exist."""
+
+        async def body() -> tuple[bytes, str]:
+            kind = "text/plain" if request.path.endswith(".CHECKSUM") else "application/zip"
+            return await self.archive.body(request.path, _wall_ms()), kind
+
+        return await self._serve_file(request, ARCHIVE_VENUE, ARCHIVE_COUNTER, body)
+
+    def hosted_file(self, host: archive_host.Host) -> Handler:
+        """The handler of a gzip-CSV archive host (Gate's, Bybit's) under its prefix: files
+        and directory pages, counted apart in the stats."""
+
+        async def handle(request: web.Request) -> web.Response:
+            path = "/" + request.match_info["path"]
+            counter = f"{host.prefix} ({'listing' if path.endswith('/') else 'archive'})"
+
+            async def body() -> tuple[bytes, str]:
+                return await host.body(path, _wall_ms())
+
+            return await self._serve_file(request, f"{host.venue}_archive", counter, body)
+
+        return handle
+
+    async def _serve_file(
+        self,
+        request: web.Request,
+        venue: str,
+        counter: str,
+        body: Callable[[], Awaitable[tuple[bytes, str]]],
+    ) -> web.Response:
+        """An archive host's answer: faults first, then the file (or 404), logged."""
+        entry, fault = await self._arrive(request, venue, counter)
         if fault is not None and fault.kind != "truncate":
             return self._fail(request, entry, fault)
-        kind = "text/plain" if request.path.endswith(".CHECKSUM") else "application/zip"
         try:
-            status, body = 200, await self.archive.body(request.path, _wall_ms())
-        except NotFound:
-            status, body, kind = 404, b"Not Found", "text/plain"
+            status, (data, kind) = 200, await body()
+        except (NotFound, archive_host.NotFound):
+            status, data, kind = 404, b"Not Found", "text/plain"
         if fault is not None:
-            status, body = fault.status, fault.truncate(body)
+            status, data = fault.status, fault.truncate(data)
         if status == 200:
-            self.archive_bytes += len(body)
+            self.archive_bytes += len(data)
         self.traffic.answer(entry, status, fault=None if fault is None else fault.kind)
-        return web.Response(status=status, body=body, content_type=kind)
+        return web.Response(status=status, body=data, content_type=kind)
 
 
 def _response(status: int, body: bytes, headers: Mapping[str, str]) -> web.Response:
@@ -221,5 +264,7 @@ def make_app(
         for endpoint in venue.endpoints:
             app.router.add_get(endpoint.path, simulation.route(venue, endpoint))
     app.router.add_get(ARCHIVE_PREFIX + "{path:.+}", simulation.archive_file)
+    for host in simulation.archive_hosts:
+        app.router.add_get(host.prefix + "/{path:.*}", simulation.hosted_file(host))
     app.add_routes(control.routes(simulation))
     return app

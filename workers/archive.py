@@ -1,52 +1,48 @@
-"""Public data archives: download a shard's zip files and their .CHECKSUM, verified by SHA-256.
+"""Where a shard's rows come from: which public-archive files, and from when REST takes over.
 
-Exchange-neutral: the adapter's `archive` declares which files cover a shard and how their
-CSV reads; this module owns the downloads (over the process's one aiohttp session, through
-the cluster-wide limiter, at most `concurrency` at once per process), and decides which part
-of a shard comes from the archive and which from REST.
+Exchange-neutral: the adapter's `archive` declares which files cover a shard and its
+`rest_reach` how far back REST serves; this module decides it for the plan and for the
+worker, and has the worker's Downloader list, fetch and verify the files.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import aiohttp
-
-from storage.errors import ExchangeUnavailable, PermanentError, RateLimited, TransientError
+from storage.errors import PermanentError
 from storage.shards import Shard
-from workers.exchanges.base import Adapter, ArchiveFile, check_http
-from workers.fetch import backoff_s
-from workers.http import Http
+from workers.download import (
+    ArchiveMissing,
+    ChecksumMismatch,
+    CorruptFile,
+    Downloaded,
+    Downloader,
+    Undecodable,
+)
+from workers.exchanges.base import Adapter, ArchiveFile
+
+__all__ = [
+    "SOURCES",
+    "ArchiveMissing",
+    "ChecksumMismatch",
+    "CorruptFile",
+    "Downloader",
+    "Sourcing",
+    "Undecodable",
+    "planned_files",
+    "rest_from_ms",
+    "rest_serves",
+    "source",
+    "source_label",
+]
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("auto", "archive", "rest")
-CHUNK_BYTES = 1 << 20
-_SHA256 = re.compile(rb"\s*([0-9a-fA-F]{64})\s")
-Sink = Callable[[bytes], object]
-
-
-class ArchiveMissing(PermanentError):
-    """The archive has no such file (HTTP 404): not published yet, or never. Auto mode takes
-    the rest of the shard from REST; archive mode fails the shard."""
-
-
-class ChecksumMismatch(PermanentError):
-    """A downloaded zip does not match its .CHECKSUM after every retry; nothing was stored."""
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    file: ArchiveFile
-    path: Path
-    sha256: str
 
 
 @dataclass
@@ -64,18 +60,37 @@ class Sourcing:
         return "archive" if self.rest_from_ms is None else "archive+rest"
 
 
+def rest_serves(adapter: Adapter, shard: Shard, from_ms: int, now_ms: int) -> bool:
+    """Whether REST, judged at `now_ms`, reaches back to `from_ms` for the shard's data."""
+    reach = adapter.rest_reach(shard.dtype, shard.interval, now_ms)
+    return reach is None or from_ms >= reach.since_ms
+
+
 def planned_files(adapter: Adapter, shard: Shard, now_ms: int, source: str) -> list[ArchiveFile]:
     """The archive files a shard would be read from under `source` (auto|archive|rest).
 
-    auto leaves a shard to REST where the archive's file lacks a column REST has (Binance's
-    funding archive has no mark price): the default never stores less than REST would.
+    auto leaves a shard to REST where the archive's files lack a column REST has (Binance's
+    funding archive has no mark price, Gate's candles no base volume) and REST can serve the
+    whole shard: where there is a choice, the default never stores less than REST would.
+    Where REST cannot, the archive is the only source and is used, that column left null.
     """
     archive = adapter.archive
     if source == "rest" or archive is None:
         return []
-    if source == "auto" and archive.missing_columns(shard):
+    if (
+        source == "auto"
+        and archive.missing_columns(shard)
+        and rest_serves(adapter, shard, shard.start_ms, now_ms)
+    ):
         return []
     return archive.files(shard, now_ms)
+
+
+def rest_from_ms(files: list[ArchiveFile], shard: Shard, until_ms: int) -> int | None:
+    """Where REST must take over after `files` (at the shard's start without any); None when
+    the files reach `until_ms` or there is nothing before it to fetch."""
+    start_ms = files[-1].end_ms if files else shard.start_ms
+    return start_ms if start_ms < until_ms else None
 
 
 def source_label(files: list[ArchiveFile], until_ms: int) -> str:
@@ -85,132 +100,80 @@ def source_label(files: list[ArchiveFile], until_ms: int) -> str:
     return "archive" if files[-1].end_ms >= until_ms else "archive+rest"
 
 
-async def _get(http: Http, url: str, sink: Sink, timeout_s: float) -> int:
-    """GET `url` into `sink(chunk)`; returns the status of a non-2xx answer, else 200.
+def _utc(ms: int) -> str:
+    return f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M} UTC"
 
-    No total timeout: a big day may take minutes on a slow link; a stalled read still fails.
-    """
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_s)
+
+async def _listed(
+    downloader: Downloader, adapter: Adapter, shard: Shard, now_ms: int, files: list[ArchiveFile]
+) -> tuple[list[ArchiveFile], ArchiveMissing | None]:
+    """The planned files as the archive's directory page lists them, and what it lacks."""
+    archive = adapter.archive
+    url = None if archive is None or not files else archive.listing_url(shard)
+    if url is None:
+        return files, None
     try:
-        async with http.session.get(url, timeout=timeout) as response:
-            if response.status >= 300:
-                await response.read()
-                return response.status
-            async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-                sink(chunk)
-            return 200
-    except TimeoutError:
-        raise ExchangeUnavailable(f"timeout on {url}") from None
-    except aiohttp.ClientError as exc:
-        raise ExchangeUnavailable(f"{type(exc).__name__} on {url}: {exc}") from None
+        page = await downloader.listing(adapter.name, files[0].group, url, shard.key)
+    except ArchiveMissing as exc:
+        return [], exc
+    listed = archive.files(shard, now_ms, page)
+    listed_end = listed[-1].end_ms if listed else shard.start_ms
+    if listed_end >= files[-1].end_ms:
+        return listed, None
+    lacking = f"archive directory {url} lists no file for {shard.symbol} from {_utc(listed_end)}"
+    return listed, ArchiveMissing(lacking)
 
 
-class Downloader:
-    """Downloads archive files for one process; `concurrency` is its polite per-process cap."""
+async def source(
+    downloader: Downloader,
+    adapter: Adapter,
+    shard: Shard,
+    now_ms: int,
+    until_ms: int,
+    mode: str,
+    tmp: Path,
+) -> Sourcing:
+    """Download and verify the shard's archive files and say where REST must take over.
 
-    def __init__(
-        self, http: Http, *, concurrency: int = 4, attempts: int = 3, timeout_s: float = 60.0
-    ) -> None:
-        self.http = http
-        self.attempts = attempts
-        self.timeout_s = timeout_s
-        self._gate = asyncio.Semaphore(concurrency)
-
-    async def _checked(self, exchange: str, file: ArchiveFile, url: str, sink: Sink) -> None:
-        status = await _get(self.http, url, sink, self.timeout_s)
-        if status == 404:
-            raise ArchiveMissing(f"archive file {file.name} is missing (HTTP 404)", status=404)
-        error = check_http(status, {}, b"") if status != 200 else None
-        if isinstance(error, RateLimited):
-            await self.http.limiter.cool_down(exchange, urlsplit(url).netloc, error.retry_after_s)
-        if error is not None:
-            raise error
-
-    async def _once(self, exchange: str, file: ArchiveFile, dest: Path) -> Downloaded:
-        # One charge covers the zip and its .CHECKSUM: the budget counts files.
-        await self.http.limiter.acquire(
-            exchange, file.group, file.weight, host=urlsplit(file.url).netloc
+    auto: a missing or corrupt file hands it and everything after it to REST, if REST
+    reaches that far back; otherwise the shard fails with both reasons.
+    archive: the same is a PermanentError with the reason, as is any part of the shard
+    that the archive cannot have yet (a period that has not ended).
+    """
+    if mode not in SOURCES:
+        raise PermanentError(f"unknown source {mode!r}: choose one of {', '.join(SOURCES)}")
+    files, lacking = await _listed(
+        downloader, adapter, shard, now_ms, planned_files(adapter, shard, now_ms, mode)
+    )
+    if mode == "archive" and (not files or files[-1].end_ms < shard.end_ms):
+        raise lacking or PermanentError(
+            f"{shard.key}: the archive has no file for this period yet (it has not ended"
+            " or is not archived); use --source auto to take it from REST"
         )
-        text = bytearray()
-        digest = hashlib.sha256()
-        with open(dest, "wb") as out:
-
-            def sink(chunk: bytes) -> None:
-                digest.update(chunk)
-                out.write(chunk)
-
-            # Both at once: the checksum is tiny, and one round trip less per file adds up.
-            # Both finish before the file closes; then the first failure, if any, is raised.
-            outcomes = await asyncio.gather(
-                self._checked(exchange, file, file.url + ".CHECKSUM", text.extend),
-                self._checked(exchange, file, file.url, sink),
-                return_exceptions=True,
-            )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        match = _SHA256.match(bytes(text) + b"\n")
-        if match is None:
-            raise ChecksumMismatch(f"{file.name}.CHECKSUM is not sha256sum output: {text[:80]!r}")
-        expected = match.group(1).decode().lower()
-        if digest.hexdigest() != expected:
-            raise ChecksumMismatch(
-                f"{file.name}: SHA-256 {digest.hexdigest()[:12]}… does not match its "
-                f".CHECKSUM {expected[:12]}…"
-            )
-        return Downloaded(file, dest, expected)
-
-    async def download(self, exchange: str, file: ArchiveFile, dest: Path, key: str) -> Downloaded:
-        """One verified file at `dest`; transient faults and checksum mismatches are retried."""
-        async with self._gate:
-            for attempt in range(self.attempts):
-                try:
-                    return await self._once(exchange, file, dest)
-                except (TransientError, ChecksumMismatch) as exc:
-                    dest.unlink(missing_ok=True)
-                    if attempt + 1 >= self.attempts:
-                        if isinstance(exc, ChecksumMismatch):
-                            raise ChecksumMismatch(
-                                f"{exc} (after {self.attempts} attempts)"
-                            ) from None
-                        raise
-                    delay = 0.0 if isinstance(exc, RateLimited) else backoff_s(attempt)
-                    log.warning("%s: %s; retry %d in %.2fs", key, exc, attempt + 1, delay)
-                    await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def source(
-        self, adapter: Adapter, shard: Shard, now_ms: int, until_ms: int, mode: str, tmp: Path
-    ) -> Sourcing:
-        """Download and verify the shard's archive files and say where REST must take over.
-
-        auto: a missing or corrupt file hands it and everything after it to REST.
-        archive: the same is a PermanentError with the reason, as is any part of the shard
-        that the archive cannot have yet (a period that has not ended).
-        """
-        if mode not in SOURCES:
-            raise PermanentError(f"unknown source {mode!r}: choose one of {', '.join(SOURCES)}")
-        files = planned_files(adapter, shard, now_ms, mode)
-        if mode == "archive" and (not files or files[-1].end_ms < shard.end_ms):
-            raise PermanentError(
-                f"{shard.key}: the archive has no file for this period yet (it has not ended"
-                " or is not archived); use --source auto to take it from REST"
-            )
-        jobs = [
-            self.download(adapter.name, f, tmp / f"{i:03d}-{f.name}", shard.key)
-            for i, f in enumerate(files)
-        ]
-        results = await asyncio.gather(*jobs, return_exceptions=True)
-        out = Sourcing(rest_from_ms=shard.start_ms if until_ms > shard.start_ms else None)
-        for file, result in zip(files, results, strict=True):
-            if isinstance(result, ArchiveMissing | ChecksumMismatch):
-                if mode == "archive":
-                    raise result
-                log.warning("%s: %s; taking the rest from REST", shard.key, result)
-                out.note = str(result)
-                break
-            if isinstance(result, BaseException):
+    jobs = [
+        downloader.download(adapter.name, f, tmp / f"{i:03d}-{f.name}", shard.key)
+        for i, f in enumerate(files)
+    ]
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    out = Sourcing(rest_from_ms=rest_from_ms([], shard, until_ms))
+    for file, result in zip(files, results, strict=True):
+        if isinstance(result, ArchiveMissing | CorruptFile):
+            if mode == "archive":
                 raise result
-            out.files.append(result)
-            out.rest_from_ms = file.end_ms if file.end_ms < until_ms else None
+            lacking = result
+            break
+        if isinstance(result, BaseException):
+            raise result
+        out.files.append(result)
+        out.rest_from_ms = file.end_ms if file.end_ms < until_ms else None
+    if lacking is None:
         return out
+    out.note = str(lacking)
+    if out.rest_from_ms is not None and not rest_serves(adapter, shard, out.rest_from_ms, now_ms):
+        reach = adapter.rest_reach(shard.dtype, shard.interval, now_ms)
+        why = reach.why if reach is not None else "REST does not reach"
+        raise type(lacking)(
+            f"{lacking}, and REST cannot serve it from {_utc(out.rest_from_ms)} either: {why}"
+        )
+    log.warning("%s: %s; taking the rest from REST", shard.key, lacking)
+    return out

@@ -20,6 +20,7 @@ from storage.errors import ShardBusy
 from storage.ledger import Ledger
 from storage.parquet import ShardWriter, remove_stale_temps
 from storage.shards import Shard
+from workers.archive import source as sourcing_of
 from workers.archive_csv import read_batches
 from workers.fetch import fetch_shard
 from workers.runtime import Runtime
@@ -100,7 +101,9 @@ def _store(shard: Shard, rt: Runtime, source: str) -> Outcome:
     complete = shard.end_ms <= now_ms
     adapter = rt.adapter(shard.exchange)
     with tempfile.TemporaryDirectory(prefix="shardfetch-archive-") as tmp:
-        sourcing = rt.run(rt.downloader.source(adapter, shard, now_ms, until_ms, source, Path(tmp)))
+        sourcing = rt.run(
+            sourcing_of(rt.downloader, adapter, shard, now_ms, until_ms, source, Path(tmp))
+        )
         metadata = {
             "source": sourcing.label,
             "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -114,7 +117,7 @@ def _store(shard: Shard, rt: Runtime, source: str) -> Outcome:
 
         async def pump(writer: ShardWriter) -> None:
             for downloaded in sourcing.files:
-                for batch in read_batches(downloaded.path, adapter.archive, shard):
+                for batch in read_batches(downloaded.path, adapter.archive, shard, downloaded.file):
                     writer.write(batch)
             if sourcing.rest_from_ms is None:
                 return

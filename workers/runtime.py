@@ -10,7 +10,7 @@ import redis
 import redis.asyncio as aioredis
 
 from storage.ledger import Ledger
-from workers.archive import Downloader
+from workers.download import Downloader
 from workers.exchanges.base import Adapter
 from workers.http import Http
 from workers.ratelimit import Limiter

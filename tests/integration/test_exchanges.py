@@ -1,9 +1,11 @@
 """MEXC, Gate.io and Bybit end to end: real workers on each exchange's queue, the simulator
-serving each exchange's own formats, every stored row compared with the ground truth."""
+serving each exchange's own formats (Bybit's trades from its archive), every stored row
+compared with the ground truth."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -12,7 +14,9 @@ import pytest
 
 from bench.cluster import run_producer
 from simulator import market
+from storage.layout import shard_path
 from storage.ledger import PLANNED
+from storage.parquet import file_metadata
 from storage.shards import Shard
 from tests.integration.truth import stored_frame
 
@@ -67,10 +71,18 @@ def _check_trades(cluster, shard: Shard) -> None:
     assert len(stored) == len(truth) > 0, shard.key
     for column in ("price", "qty", "time", "is_buyer_maker"):
         assert (stored[column].to_numpy() == truth[column].to_numpy()).all(), column
-    # Gate: one trade per row, its id three times
-    assert (stored["agg_id"].to_numpy() == truth["agg_id"].to_numpy()).all()
+    # One trade per row, its id three times: Gate's REST id, or Bybit's archive id, which
+    # counts from 1 each day.
+    ids = (
+        truth["agg_id"] - truth["agg_id"].iloc[0] + 1
+        if shard.exchange == "bybit"
+        else truth["agg_id"]
+    )
+    assert (stored["agg_id"].to_numpy() == ids.to_numpy()).all()
     assert (stored["first_id"] == stored["agg_id"]).all()
     assert (stored["last_id"] == stored["agg_id"]).all()
+    source = file_metadata(shard_path(cluster.data_dir, shard))["source"]
+    assert source == ("archive" if shard.exchange == "bybit" else "rest")
 
 
 def _check_funding(cluster, shard: Shard) -> None:
@@ -107,9 +119,9 @@ def test_exchange_stores_ground_truth_from_its_own_queue(make_cluster, exchange)
     _check_klines(cluster, Shard(exchange, spot, "klines", "BTCUSDT", period, "1h"))
     _check_funding(cluster, Shard(exchange, perp, "funding", "BTCUSDT", period))
     trades = Shard(exchange, spot, "aggtrades", "BTCUSDT", day.isoformat())
-    if exchange in ("bybit", "mexc"):  # REST keeps only recent trades: said, not queued
-        assert f"skipping 1 {exchange} aggtrades BTCUSDT" in " ".join(out.split()), out
-        assert "archive" in out or "download page" in " ".join(out.split())
+    if exchange == "mexc":  # REST keeps only recent hours and no archive: said, not queued
+        assert "skipping 1 mexc aggtrades BTCUSDT" in " ".join(out.split()), out
+        assert "download page" in " ".join(out.split())
         assert trades.key.encode() not in cluster.redis.smembers(PLANNED)
     else:
         _check_trades(cluster, trades)
@@ -156,22 +168,41 @@ def test_unknown_symbol_refused_with_the_exchanges_reason(make_cluster):
     assert all(cluster.redis.llen(queue) == 0 for queue in MARKETS), "nor queued"
 
 
-def test_plan_shows_what_rest_cannot_serve(make_cluster):
-    cluster = make_cluster()
+def _dry_run(cluster, exchange: str, *args: str) -> str:
     dry = run_producer(
         cluster.env,
-        *("enqueue", "--exchange", "gateio", "--symbol", "BTCUSDT", "--data", "klines"),
-        *("--interval", "1h", "--years", "2", "--dry-run"),
+        *("enqueue", "--exchange", exchange, "--symbol", "BTCUSDT", *args, "--dry-run"),
     )
     assert dry.returncode == 0, dry.stderr
-    text = " ".join(dry.stdout.split())
-    assert "skipping" in text and "latest 10,000 1h candles" in text, text
+    return " ".join(dry.stdout.split())
+
+
+def test_plan_shows_the_source_per_shard_and_what_neither_source_can_serve(make_cluster):
+    cluster = make_cluster()
     now = datetime.now(UTC)
-    reach_ms = _ms(now.date()) - 9_900 * 3_600_000
-    # every month that starts inside REST's reach is still in the plan table
     months = pd.date_range(end=now, periods=25, freq="MS", tz="UTC")
-    served = [m for m in months if m.value // 10**6 >= reach_ms]
-    assert served and all(m.strftime("%Y-%m") in dry.stdout for m in served[:1])
+    # 1h: months older than REST's 9,900 hours come from Gate's archive, the rest from REST
+    text = _dry_run(cluster, "gateio", "--data", "klines", "--interval", "1h", "--years", "2")
+    assert "skipping" not in text, text
+    archived = re.search(r"│ archive │ (\d+) │ (\S+) │ (\S+) │", text)
+    rest = re.search(r"│ rest │ (\d+) │ (\S+) │ (\S+) │", text)
+    assert archived and rest, text
+    assert archived[2] == f"{months[0]:%Y-%m}" and rest[3] == f"{months[-1]:%Y-%m}"
+    assert archived[3] < rest[2] and int(archived[1]) + int(rest[1]) == len(months)
+    # the last archived month is the one REST's reach falls in (the producer's clock is a
+    # little later than ours)
+    reach_ms = int(now.timestamp() * 1000) - 9_900 * 3_600_000
+    boundary = next(m for m in reversed(months) if m.value // 10**6 <= reach_ms)
+    assert archived[3] in (f"{boundary:%Y-%m}", f"{boundary + pd.DateOffset(months=1):%Y-%m}")
+    assert "which has no volume: stored null (REST cannot serve them whole)" in text
+    # 15m is not archived: what REST cannot reach is said up front and not queued
+    text = _dry_run(cluster, "gateio", "--data", "klines", "--interval", "15m", "--years", "2")
+    assert "skipping" in text and "latest 10,000 15m candles" in text, text
+    assert "the archive has no file for them" in text
+    # Bybit trades: closed days from its archive, today from nowhere
+    text = _dry_run(cluster, "bybit", "--data", "aggtrades", "--days", "3")
+    assert "skipping 1 bybit aggtrades BTCUSDT shard(s)" in text, text
+    assert f"│ archive │ 2 │ {now.date() - timedelta(days=2)} │" in text
     assert not cluster.redis.smembers(PLANNED)
 
 
@@ -206,7 +237,9 @@ def test_mixed_job_on_four_queues_where_a_10x_slower_venue_holds_no_one_back(tmp
     logs = {x: (tmp_path / f"worker-{x}-w.log").read_text() for x in EXCHANGES}
     assert all("] received" in log and "succeeded" in log for log in logs.values())
     bybit_out = " ".join(outputs[EXCHANGES.index("bybit")].split())
-    assert f"skipping {DAYS} bybit aggtrades" in bybit_out
+    assert "skipping 1 bybit aggtrades" in bybit_out, (
+        "today's trades: closed days come from the archive"
+    )
     slow = next(f for f in finishes if f.exchange == SLOW_VENUE)
     fast = [f for f in finishes if f.exchange != SLOW_VENUE]
     # Had the slow venue held the others back (a shared worker, queue or budget), they

@@ -60,10 +60,13 @@ class Page:
 
 @dataclass(frozen=True)
 class ArchiveFile:
-    """One zipped CSV of a public data archive, covering [start_ms, end_ms) of a shard.
+    """One compressed CSV of a public data archive, read for [start_ms, end_ms) of a shard.
 
-    The checksum is at `url + ".CHECKSUM"` in `sha256sum` format. `group` and `weight` are
-    what the cluster-wide limiter charges for each download.
+    `packing` is "zip" (one CSV member) or "gzip". `checksum_url` names a `sha256sum` line to
+    verify the download against; None where the archive publishes none: the file must then
+    decode whole, and the SHA-256 of the bytes downloaded is recorded. Rows outside the
+    window are dropped (a monthly dump read for one day). `group` and `weight` are what the
+    cluster-wide limiter charges for the download.
     """
 
     url: str
@@ -71,39 +74,59 @@ class ArchiveFile:
     end_ms: int
     group: str
     weight: int = 1
+    packing: str = "zip"
+    checksum_url: str | None = None
 
     @property
     def name(self) -> str:
         return self.url.rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """How one archive CSV reads: every column in file order (names ours where kept), the
+    type to read each kept column as (the others are skipped), and whether line one is a
+    header to skip."""
+
+    names: tuple[str, ...]
+    types: Mapping[str, pa.DataType]
+    header: bool
+
+
 class Archive(Protocol):
     """An exchange's public archive of closed periods, as pure declarations.
 
-    An adapter that has one exposes it as its `archive` attribute; shared code downloads,
-    verifies and streams the files (workers/archive.py) and never sees the exchange.
+    An adapter that has one exposes it as its `archive` attribute; shared code lists,
+    downloads, verifies and streams the files (workers/archive.py, workers/download.py,
+    workers/archive_csv.py) and never sees the exchange.
     """
 
-    def files(self, shard: Shard, now_ms: int) -> list[ArchiveFile]:
-        """The files that cover a prefix of the shard, in time order, using only periods
-        closed by `now_ms`; empty when the archive has nothing for it."""
+    def listing_url(self, shard: Shard) -> str | None:
+        """A directory page to read before the shard's files are known; None: `files`
+        names them without one."""
+        ...
+
+    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
+        """The files that cover a prefix of the shard from its start, in time order, using
+        only periods closed by `now_ms`; empty when the archive has nothing for it.
+
+        With a `listing_url`, `listing` is that page's text and only files it lists are
+        returned; without the text (planning) the files the archive usually has are.
+        """
         ...
 
     def missing_columns(self, shard: Shard) -> tuple[str, ...]:
-        """Schema columns the archive's file lacks (left null); auto mode prefers REST then."""
+        """Schema columns REST fills and the archive's files lack (left null); auto mode
+        prefers REST for a shard REST can serve whole."""
         ...
 
-    def columns(self, shard: Shard) -> dict[str, pa.DataType | None]:
-        """The CSV's columns in file order (names ours), with the type to read each as;
-        None for a column that is not kept."""
-        ...
-
-    def has_header(self, first_line: bytes) -> bool:
-        """Whether this file opens with a header row (some archives changed mid-history)."""
+    def layout(self, shard: Shard, first_line: bytes) -> CsvLayout:
+        """How the file whose first line this is reads; DataError if it is not a layout
+        the archive has."""
         ...
 
     def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
-        """Rows read with `columns` as a batch in the dtype's schema (units normalised)."""
+        """Rows read with `layout` as a batch in the dtype's schema (units normalised)."""
         ...
 
 
@@ -149,8 +172,8 @@ class Adapter(Protocol):
     def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
         """The oldest time REST serves `dtype` from, judged at `now_ms`; None: all history.
 
-        Pure. The planner skips (and reports) shards that start before it, so a job never
-        fails midway on data the exchange cannot give.
+        Pure. The planner skips (and reports) shards whose part the archive does not cover
+        starts before it, so a job never fails midway on data the exchange cannot give.
         """
         ...
 

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from storage.schemas import SCHEMAS
 from storage.shards import Shard, to_ms
-from workers.exchanges.base import ArchiveFile
+from workers.exchanges.base import ArchiveFile, CsvLayout
 
 DAY_MS = 86_400_000
 #: any time value with 16 or more digits is in microseconds (spot files from 2025 on)
@@ -77,37 +77,50 @@ class BinanceArchive:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
-    def _file(self, shard: Shard, cadence: str, kind: str, label: str, day: str) -> str:
+    def _file(
+        self,
+        shard: Shard,
+        cadence: str,
+        kind: str,
+        label: str,
+        day: str,
+        start_ms: int,
+        end_ms: int,
+    ) -> ArchiveFile:
         folder = f"{shard.symbol}/{label}" if kind == "klines" else shard.symbol
-        return (
+        url = (
             f"{self.base_url}/data/{MARKET_PATH[shard.market]}/{cadence}/{kind}/{folder}/"
             f"{shard.symbol}-{label}-{day}.zip"
         )
+        return ArchiveFile(url, start_ms, end_ms, GROUP, checksum_url=url + ".CHECKSUM")
 
-    def files(self, shard: Shard, now_ms: int) -> list[ArchiveFile]:
+    def listing_url(self, shard: Shard) -> str | None:
+        return None  # file names follow from the shard
+
+    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
         if shard.market not in MARKET_PATH or (shard.dtype == "funding" and shard.market != "usdm"):
             return []
+        whole = (shard.start_ms, shard.end_ms)
         if shard.dtype == "aggtrades":
             if shard.end_ms > now_ms:
                 return []
-            url = self._file(shard, "daily", "aggTrades", "aggTrades", shard.period)
-            return [ArchiveFile(url, shard.start_ms, shard.end_ms, GROUP)]
+            return [self._file(shard, "daily", "aggTrades", "aggTrades", shard.period, *whole)]
         if shard.dtype == "funding":
             if shard.end_ms > now_ms:
                 return []
-            url = self._file(shard, "monthly", "fundingRate", "fundingRate", shard.period)
-            return [ArchiveFile(url, shard.start_ms, shard.end_ms, GROUP)]
+            return [
+                self._file(shard, "monthly", "fundingRate", "fundingRate", shard.period, *whole)
+            ]
         label = "1mo" if shard.interval == "1M" else shard.interval
         if shard.end_ms <= now_ms:
-            url = self._file(shard, "monthly", "klines", label, shard.period)
-            return [ArchiveFile(url, shard.start_ms, shard.end_ms, GROUP)]
+            return [self._file(shard, "monthly", "klines", label, shard.period, *whole)]
         if DAILY_INTERVALS.get(shard.interval or "", 0) < HALF_PAGE:
             return []
         out, day = [], shard.start
         while to_ms(day + timedelta(days=1)) <= now_ms:
             start = to_ms(day)
-            url = self._file(shard, "daily", "klines", label, day.date().isoformat())
-            out.append(ArchiveFile(url, start, start + DAY_MS, GROUP))
+            name = day.date().isoformat()
+            out.append(self._file(shard, "daily", "klines", label, name, start, start + DAY_MS))
             day += timedelta(days=1)
         return out
 
@@ -128,6 +141,12 @@ class BinanceArchive:
         """`open_time,open,…` on futures files from about mid-2022; spot files never."""
         first = first_line.split(b",", 1)[0].strip()
         return not first.isdigit()
+
+    def layout(self, shard: Shard, first_line: bytes) -> CsvLayout:
+        """Fixed column order; a header, where a file has one, is skipped."""
+        columns = self.columns(shard)
+        types = {name: kind for name, kind in columns.items() if kind is not None}
+        return CsvLayout(tuple(columns), types, self.has_header(first_line))
 
     def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
         """`1735689600000000,93576.00000000,…,True,True` (spot 2025, µs) or

@@ -3,8 +3,9 @@
 Quirks kept here: `category` on every request, interval names `1 … 720 D W M`, pages that
 come newest first, a funding page cap of 200, errors inside HTTP 200 bodies (`retCode`),
 and HTTP 403 for a rate-limit breach, after which the IP must wait about ten minutes.
-Trades: REST serves only the latest 1,000, so history must come from Bybit's public trade
-archive; `rest_reach` says so and the plan skips those shards.
+Trades: REST serves only the latest 1,000, so history comes from Bybit's public trade
+archive (bybit_archive.py), closed days only; `rest_reach` says so and the plan skips what
+the archive cannot have yet.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.exchanges import columns as col
 from workers.exchanges.base import Page, PageRequest, RestReach, Usage, check_http, load_json
+from workers.exchanges.bybit_archive import BybitArchive
 from workers.exchanges.columns import INTERVAL_MS
 
 INTERVALS = {
@@ -51,21 +53,25 @@ _FUNDING_TYPE = pa.struct([("fundingRate", pa.string()), ("fundingRateTimestamp"
 
 class Bybit:
     name: ClassVar[str] = "bybit"
-    base_urls: ClassVar[dict[str, str]] = {"": "https://api.bybit.com"}
+    base_urls: ClassVar[dict[str, str]] = {
+        "": "https://api.bybit.com",
+        "archive": "https://public.bybit.com",
+    }
     # Published: 600 requests / 5 s per IP for all of api.bybit.com. A breach costs a
-    # ten-minute ban, so the default keeps a sixth in reserve.
-    rate_limits: ClassVar[dict[str, str]] = {"ip": "500/5"}
+    # ten-minute ban, so the default keeps a sixth in reserve. The archive host publishes
+    # no limit: five downloads (or directory pages) a second per cluster is polite.
+    rate_limits: ClassVar[dict[str, str]] = {"ip": "500/5", "archive": "300/60"}
     markets: ClassVar[dict[str, str]] = {
         "klines": "spot",
         "aggtrades": "spot",
         "funding": "linear",
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
-    trade_ids: ClassVar[str] = "sparse"  # archive trade ids are UUID-like, not counters
-    archive: ClassVar[None] = None  # REST only, for now
+    trade_ids: ClassVar[str] = "sparse"  # archive trade ids restart every day
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
+        self.archive = BybitArchive(urls["archive"]) if "archive" in urls else None
 
     def _get(self, path: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())

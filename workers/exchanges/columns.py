@@ -49,6 +49,24 @@ def epoch_ms(values: pa.Array, unit_ms: int = 1) -> pa.Array:
     return pc.cast(ints, TIME)
 
 
+#: epoch values below this are seconds, from MICROS_FROM on microseconds (ms in between):
+#: 1e11 s is the year 5138 and 1e11 ms is 1973; 1e14 µs is 1973 and 1e14 ms the year 5138
+SECONDS_BELOW, MICROS_FROM = 1e11, 1e14
+
+
+def epoch_ms_by_magnitude(values: pa.Array) -> pa.Array:
+    """Epoch times in seconds, ms or µs (integers or floats, judged value by value by their
+    magnitude) as timestamp[ms]; fractions of a millisecond are dropped."""
+    times = pc.cast(values, pa.float64())
+    # Division by 1000 is exact for whole µs below 2**53; multiplying by 0.001 would not be.
+    ms = pc.if_else(
+        pc.less(times, SECONDS_BELOW),
+        pc.multiply(times, 1000.0),
+        pc.if_else(pc.greater_equal(times, MICROS_FROM), pc.divide(times, 1000.0), times),
+    )
+    return pc.cast(pc.cast(pc.floor(ms), pa.int64()), TIME)
+
+
 def _texty(values: pa.Array) -> bool:
     return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
 

@@ -2,7 +2,8 @@
 
 Quirks kept here: BTC_USDT spelling, times in seconds, strings everywhere, candles as
 `[t, quote volume, close, high, low, open, base volume, closed]`, only the latest 10,000
-candles per interval, trades paged by `page` inside a from/to window (newest first), and a
+candles per interval (older closed periods come from Gate's candle archive, see
+gateio_archive.py), trades paged by `page` inside a from/to window (newest first), and a
 200 requests / 10 s budget per endpoint.
 """
 
@@ -31,6 +32,7 @@ from workers.exchanges.base import (
     retry_after_s,
 )
 from workers.exchanges.columns import DAY_MS, HOUR_MS, INTERVAL_MS
+from workers.exchanges.gateio_archive import GateArchive
 
 #: the dataset's interval -> Gate's name (7d opens on Gate's weekly grid, 30d on months)
 INTERVALS = {
@@ -80,13 +82,18 @@ def pair(symbol: str) -> str:
 
 class GateIo:
     name: ClassVar[str] = "gateio"
-    base_urls: ClassVar[dict[str, str]] = {"": "https://api.gateio.ws/api/v4"}
+    base_urls: ClassVar[dict[str, str]] = {
+        "": "https://api.gateio.ws/api/v4",
+        "archive": "https://download.gatedata.org",
+    }
     # Published: 200 requests / 10 s per public endpoint and IP; 5% headroom.
     rate_limits: ClassVar[dict[str, str]] = {
         "spot_candles": "190/10",
         "spot_trades": "190/10",
         "futures_candles": "190/10",
         "futures_funding": "190/10",
+        # The archive host publishes no limit: five downloads a second per cluster is polite.
+        "archive": "300/60",
     }
     markets: ClassVar[dict[str, str]] = {
         "klines": "spot",
@@ -95,10 +102,10 @@ class GateIo:
     }
     intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
     trade_ids: ClassVar[str] = "sparse"  # one id sequence for every pair: gaps are normal
-    archive: ClassVar[None] = None  # REST only, for now
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
+        self.archive = GateArchive(urls["archive"], pair) if "archive" in urls else None
 
     def _get(self, path: str, group: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())

@@ -1,0 +1,120 @@
+"""Bybit's public trade archive (spot): which gzip CSV holds a day of trades, and how it reads.
+
+Bybit documents only that the archive exists (public.bybit.com). What follows is what public
+code that downloads from it observes, not checked against Bybit here:
+
+* `{base}/spot/{SYMBOL}/` is an HTML directory page of `<a href>` links; files are daily,
+  `{SYMBOL}_{YYYY-MM-DD}.csv.gz`. Some sources describe monthly dumps,
+  `{SYMBOL}_{YYYY-MM}.csv.gz`: a day the page lists no daily file for is read from the
+  month's dump, keeping that day's rows. The page is read rather than names guessed. No
+  checksum is published.
+* gzip CSV with a header, `id,timestamp,price,volume,side`, and on newer files `rpi`:
+  columns were added over time, so they are read by name and unknown ones ignored.
+  `timestamp` is ms (seconds and µs are told apart by magnitude), `side` the taker's, in
+  lower case, `id` an integer that restarts every day.
+
+One trade per row: agg_id = first_id = last_id = id, qty = volume, is_buyer_maker = the
+taker sold.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from storage.errors import DataError
+from storage.schemas import SCHEMAS
+from storage.shards import Shard
+from workers.exchanges import columns as col
+from workers.exchanges.base import ArchiveFile, CsvLayout
+
+GROUP = "archive"
+#: the columns read, by header name, and what they are read as
+TYPES: dict[str, pa.DataType] = {
+    "id": pa.int64(),
+    "timestamp": pa.float64(),  # ms on spot, but tolerant of float seconds
+    "price": pa.float64(),
+    "volume": pa.float64(),
+    "side": pa.string(),
+}
+_HREF = re.compile(rb"""<a\s[^>]*?href\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+
+
+def listed_names(page: str) -> set[str]:
+    """The file names a directory page links to (`href`s relative, rooted or absolute)."""
+    names = set()
+    for match in _HREF.finditer(page.encode()):
+        target = match.group(1).decode(errors="replace").split("?", 1)[0].split("#", 1)[0]
+        name = unquote(target.rstrip("/").rsplit("/", 1)[-1])
+        if name and not target.endswith("/"):
+            names.add(name)
+    return names
+
+
+class BybitArchive:
+    """Pure declarations of the archive at `base_url` (BYBIT_ARCHIVE_URL)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def listing_url(self, shard: Shard) -> str | None:
+        if shard.dtype != "aggtrades" or shard.market != "spot":
+            return None
+        return f"{self.base_url}/spot/{shard.symbol}/"
+
+    def _file(self, shard: Shard, name: str) -> ArchiveFile:
+        url = f"{self.base_url}/spot/{shard.symbol}/{name}"
+        return ArchiveFile(url, shard.start_ms, shard.end_ms, GROUP, packing="gzip")
+
+    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
+        if self.listing_url(shard) is None or shard.end_ms > now_ms:
+            return []
+        daily = f"{shard.symbol}_{shard.period}.csv.gz"
+        if listing is None:
+            return [self._file(shard, daily)]
+        names = listed_names(listing)
+        if daily in names:
+            return [self._file(shard, daily)]
+        monthly = f"{shard.symbol}_{shard.period[:7]}.csv.gz"
+        # The dump holds the whole month; the file's window keeps this day's rows.
+        return [self._file(shard, monthly)] if monthly in names else []
+
+    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
+        return ()
+
+    def layout(self, shard: Shard, first_line: bytes) -> CsvLayout:
+        """`id,timestamp,price,volume,side,rpi` then `1,1710288000123,71502.34,0.00215,buy,0`."""
+        header = [
+            cell.strip().strip('"').lower()
+            for cell in first_line.decode("utf-8-sig", errors="replace").strip().split(",")
+        ]
+        lacking = [name for name in TYPES if name not in header]
+        if lacking:
+            raise DataError(
+                f"{shard.key}: a Bybit archive file must open with a header naming "
+                f"{','.join(TYPES)}; this one lacks {','.join(lacking)}: {first_line[:80]!r}"
+            )
+        # Unknown (and repeated) columns get names of their own and are skipped.
+        names = tuple(
+            name if name in TYPES and header.index(name) == i else f"ignored_{i}"
+            for i, name in enumerate(header)
+        )
+        return CsvLayout(names, TYPES, header=True)
+
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+        ids = raw.column("id")
+        return pa.RecordBatch.from_arrays(
+            [
+                ids,
+                raw.column("price"),
+                raw.column("volume"),
+                ids,
+                ids,
+                col.epoch_ms_by_magnitude(raw.column("timestamp")),
+                pc.equal(pc.utf8_lower(raw.column("side")), "sell"),
+            ],
+            schema=SCHEMAS["aggtrades"],
+        )
