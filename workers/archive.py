@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.errors import PermanentError
+from storage.errors import PermanentError, TransientError
 from storage.shards import Shard
 from workers.download import (
     ArchiveMissing,
@@ -135,8 +135,9 @@ async def source(
 ) -> Sourcing:
     """Download and verify the shard's archive files and say where REST must take over.
 
-    auto: a missing or corrupt file hands it and everything after it to REST, if REST
-    reaches that far back; otherwise the shard fails with both reasons.
+    auto: a missing or corrupt file, or one whose host keeps failing, hands it and everything
+    after it to REST, if REST reaches that far back; otherwise a missing or corrupt file fails
+    the shard with both reasons, and a failing host is a transient fault (retried later).
     archive: the same is a PermanentError with the reason, as is any part of the shard
     that the archive cannot have yet (a period that has not ended).
     """
@@ -162,6 +163,9 @@ async def source(
                 raise result
             lacking = result
             break
+        if isinstance(result, TransientError) and mode == "auto":
+            lacking = result  # an archive host that keeps failing: REST, where it reaches
+            break
         if isinstance(result, BaseException):
             raise result
         out.files.append(result)
@@ -170,6 +174,8 @@ async def source(
         return out
     out.note = str(lacking)
     if out.rest_from_ms is not None and not rest_serves(adapter, shard, out.rest_from_ms, now_ms):
+        if isinstance(lacking, TransientError):
+            raise lacking  # the archive is the only source: the task tries the shard later
         reach = adapter.rest_reach(shard.dtype, shard.interval, now_ms)
         why = reach.why if reach is not None else "REST does not reach"
         raise type(lacking)(

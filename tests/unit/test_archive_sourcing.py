@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.errors import ExchangeUnavailable
 from storage.shards import Shard, to_ms
 from workers import download
 from workers.archive import ArchiveMissing, Undecodable, source
@@ -59,14 +60,17 @@ class Response:
 class Http:
     """Serves `files` by URL (404 otherwise) and counts every GET."""
 
-    def __init__(self, files: dict[str, bytes]) -> None:
+    def __init__(self, files: dict[str, bytes], failing: tuple[str, ...] = ()) -> None:
         self.files = files
+        self.failing = failing  # URLs answered 503, as by a host that is down
         self.gets: list[str] = []
         self.limiter = Limiter()
         self.session = self
 
     def get(self, url: str, timeout: object = None) -> Response:
         self.gets.append(url)
+        if url in self.failing:
+            return Response(503, b"")
         return Response(200, self.files[url]) if url in self.files else Response(404, b"")
 
 
@@ -91,6 +95,27 @@ def test_a_missing_day_that_rest_reaches_is_taken_from_rest(tmp_path: Path) -> N
     assert out.label == "archive+rest"
     assert len(out.files) == 17 and out.rest_from_ms == to_ms(datetime(2024, 6, 18, tzinfo=UTC))
     assert "BTC_USDT-20240618.csv.gz is missing (HTTP 404)" in out.note
+
+
+def test_an_archive_host_that_keeps_failing_hands_the_rest_to_rest_where_it_reaches(tmp_path):
+    files = gate_files(JUNE_1M)
+    down = next(url for url in files if url.endswith("-20240618.csv.gz"))
+    http = Http(files, failing=(down,))
+    out = run(source(Downloader(http), GATE, JUNE_1M, NOW, NOW, "auto", tmp_path))
+    assert out.label == "archive+rest"
+    assert out.rest_from_ms == to_ms(datetime(2024, 6, 18, tzinfo=UTC))
+    assert "HTTP 503" in out.note and http.gets.count(down) == 3
+
+
+def test_an_archive_host_failing_where_rest_cannot_reach_is_retried_later(tmp_path):
+    files = gate_files(JUNE_1M)
+    down = next(url for url in files if url.endswith("-20240610.csv.gz"))
+    with pytest.raises(ExchangeUnavailable, match="HTTP 503"):
+        run(
+            source(
+                Downloader(Http(files, failing=(down,))), GATE, JUNE_1M, NOW, NOW, "auto", tmp_path
+            )
+        )
 
 
 def test_a_missing_day_older_than_rest_reaches_fails_the_shard_with_both_reasons(tmp_path):
