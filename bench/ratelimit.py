@@ -1,13 +1,13 @@
 """One rate budget at any number of workers: shardfetch's shared limiter against Celery's own
 `rate_limit`, judged by what the exchange saw. Prints one table.
 
-    python -m bench.ratelimit [--workers 1,2,4,8] [--budget 600/10] [--months 24]
+    python -m bench.ratelimit [--workers 1,2,4,8] [--budget 1200/20] [--months 48]
 
 Starts redis-server and exchange-sim with a spot budget of `--budget` (weight/seconds:
-Binance's 6000/60 scaled down so that a run spans a few windows in well under a minute) and
-Binance's ban rules scaled the same way (first 418 ban 20 s instead of 120 s). Then, for each
-worker count N, the same job three ways: BTCUSDT 1m klines for `--months` months over REST,
-1000 candles (weight 2) a page.
+Binance's 6000/60 scaled down so that a run spans a few windows in about a minute) and
+Binance's ban rules scaled the same way (first 418 ban 40 s instead of 120 s). Then, for each
+worker count N, the same job three ways: BTCUSDT 1m klines for the `--months` months up to
+2024-12 over REST, 1000 candles (weight 2) a page.
 
     shardfetch            N `celery -A workers` processes, one budget in Redis (set to the
                           exchange's own, with --margin-ms of send-to-arrival margin)
@@ -63,8 +63,10 @@ def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
-def months(count: int) -> list[str]:
-    return [f"{2023 + (i // 12)}-{i % 12 + 1:02d}" for i in range(count)]
+def months(count: int, last: tuple[int, int] = (2024, 12)) -> list[str]:
+    """The `count` months up to and including `last`, oldest first (all closed)."""
+    end = last[0] * 12 + last[1] - 1
+    return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(end - count + 1, end + 1)]
 
 
 def window_sums(t_ms: np.ndarray, weight: np.ndarray, at_ms: np.ndarray, window_ms: int):
@@ -184,10 +186,10 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", default="1,2,4,8", help="worker process counts")
-    parser.add_argument("--budget", default="600/10", help="spot weight/seconds at the exchange")
-    parser.add_argument("--months", type=int, default=24, help="months of 1m klines in the job")
-    parser.add_argument("--margin-ms", type=int, default=100, help="SHARDFETCH_LIMIT_MARGIN_MS")
-    parser.add_argument("--timeout", type=float, default=180, help="give up on a run after (s)")
+    parser.add_argument("--budget", default="1200/20", help="spot weight/seconds at the exchange")
+    parser.add_argument("--months", type=int, default=48, help="months of 1m klines in the job")
+    parser.add_argument("--margin-ms", type=int, default=250, help="SHARDFETCH_LIMIT_MARGIN_MS")
+    parser.add_argument("--timeout", type=float, default=240, help="give up on a run after (s)")
     parser.add_argument("--no-naive", action="store_true", help="only shardfetch's limiter")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="shardfetch-bench-ratelimit-"))

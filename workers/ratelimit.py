@@ -24,7 +24,7 @@ from storage.errors import ConfigError, RateLimited
 from workers.settings import Budget
 
 PREFIX = "shardfetch:limit:"
-BUCKETS_PER_WINDOW = 100
+BUCKETS_PER_WINDOW = 500
 
 
 def window_key(exchange: str, group: str, limit_key: str = "") -> str:
@@ -130,8 +130,10 @@ class Limiter:
         budget = self.budgets.get((exchange, group))
         if budget is None or budget.seconds != window_s:
             return 0
+        # Compared with all the window holds, margin included: weight we spent a little
+        # more than `window_s` ago may have reached the exchange within its window.
         _, held_ms, bucket_ms = self._window(exchange, group)
-        args = [used, int(window_s * 1000), bucket_ms, held_ms + 2 * bucket_ms]
+        args = [used, held_ms, bucket_ms, held_ms + 2 * bucket_ms]
         key = window_key(exchange, group, self.limit_key)
         return int(await self._observe(keys=[key], args=args))
 

@@ -2,7 +2,7 @@
 -- window holds (other software on the same IP), spend the difference now, so every worker
 -- waits for it. Never lowers the count: weight in flight is not in the exchange's figure yet.
 -- KEYS[1]  hash: time bucket index -> weight spent in that bucket (as in acquire.lua)
--- ARGV[1]  weight the exchange reports used     ARGV[2]  the report's window in ms
+-- ARGV[1]  weight the exchange reports used     ARGV[2]  ms of spends to count it against
 -- ARGV[3]  bucket length in ms                  ARGV[4]  ms the hash lives after a spend
 -- Returns  the weight added (0 when the window already holds at least the reported weight).
 local reported, window_ms = tonumber(ARGV[1]), tonumber(ARGV[2])
