@@ -16,9 +16,13 @@ import pytest
 
 from storage.errors import ExchangeUnavailable, PermanentError, ShardfetchError
 from storage.shards import Shard
+from workers.exchanges import gateio as gate_module
 from workers.exchanges import jsoncsv
+from workers.exchanges import mexc as mexc_module
 from workers.exchanges.base import PageRequest
 from workers.exchanges.binance import AGGTRADE_ROWS, KLINE_ROWS, Binance
+from workers.exchanges.gateio import GateIo
+from workers.exchanges.mexc import Mexc
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FAR = 2**60
@@ -122,7 +126,7 @@ def test_binance_fixtures_parse_fast_and_equal(binance, name, shard, layout):
     assert assert_same(binance, body, request, shard).batch.num_rows >= 1
 
 
-@pytest.mark.parametrize("rows", [0, 1, 2, 999, 1000])
+@pytest.mark.parametrize("rows", [0, 1, 2, 999, 1000, 10_000])  # 10,000: over one CSV block
 def test_binance_klines_pages_equal(binance, rows):
     body = _klines_body(rows, seed=rows)
     assert jsoncsv.read(body, KLINE_ROWS) is not None
@@ -251,3 +255,135 @@ def test_layout_types_and_empty_page():
     empty = jsoncsv.read(b"[]", KLINE_ROWS)
     assert empty.num_rows == 0 and "ignore" not in empty.schema.names
     assert empty.schema.field("trades").type == pa.int64()
+
+
+# -- MEXC and Gate: the same contract on their shapes ---------------------------------------
+MEXC_KLINES = Shard("mexc", "spot", "klines", "BTCUSDT", "2024-01", "1m")
+MEXC_TRADES = Shard("mexc", "spot", "aggtrades", "BTCUSDT", "2024-01-15")
+GATE_KLINES = Shard("gateio", "spot", "klines", "BTCUSDT", "2024-01", "1m")
+GATE_TRADES = Shard("gateio", "spot", "aggtrades", "BTCUSDT", "2024-01-15")
+MEXC_REQUEST = PageRequest("https://x", (("symbol", "BTCUSDT"),), "spot_klines", 1, FAR)
+GATE_REQUEST = PageRequest(
+    "https://x",
+    (("currency_pair", "BTC_USDT"), ("from", str(GATE_TRADES.start_ms // 1000)), ("page", "1")),
+    "spot_trades",
+    1,
+    GATE_TRADES.end_ms,
+    descending=True,
+)
+
+
+def _mexc_klines(rows: int, seed: int = 0) -> list:
+    rng = random.Random(seed)
+    t0 = MEXC_KLINES.start_ms
+    return [
+        [t0 + i * 60_000, *(_decimal(rng) for _ in range(5)), t0 + (i + 1) * 60_000, _decimal(rng)]
+        for i in range(rows)
+    ]
+
+
+def _mexc_trades(rows: int, seed: int = 0) -> list:
+    rng = random.Random(seed)
+    return [
+        {"a": None, "f": None, "l": None, "p": _decimal(rng), "q": rng.choice(DECIMALS)}
+        | {"T": MEXC_TRADES.start_ms + i // 3, "m": rng.random() < 0.5, "M": True}
+        for i in range(rows)
+    ]
+
+
+def _gate_klines(rows: int, seed: int = 0) -> list:
+    rng = random.Random(seed)
+    t0 = GATE_KLINES.start_ms // 1000
+    return [
+        [str(t0 + 60 * i), *(_decimal(rng) for _ in range(6)), "false" if i == 5 else "true"]
+        for i in range(rows)
+    ]
+
+
+def _gate_trades(rows: int, seed: int = 0) -> list:
+    rng = random.Random(seed)
+    t0 = GATE_TRADES.start_ms
+    return [
+        {
+            "id": str(7_835_390_042 - i),
+            "create_time": str((t0 + 3_600_000 - 37 * i) // 1000),
+            "create_time_ms": f"{t0 + 3_600_000 - 37 * i}.{i % 1000:03d}000",
+            "currency_pair": "BTC_USDT",
+            "side": "sell" if rng.random() < 0.5 else "buy",
+            "amount": rng.choice(DECIMALS),
+            "price": _decimal(rng),
+            "sequence_id": str(29_014_746 - i),
+        }
+        for i in range(rows)
+    ]
+
+
+SHAPES = {
+    "mexc klines": (Mexc, MEXC_KLINES, MEXC_REQUEST, _mexc_klines),
+    "mexc aggtrades": (Mexc, MEXC_TRADES, MEXC_REQUEST, _mexc_trades),
+    "gate klines": (GateIo, GATE_KLINES, GATE_REQUEST, _gate_klines),
+    "gate trades": (GateIo, GATE_TRADES, GATE_REQUEST, _gate_trades),
+}
+
+
+@pytest.mark.parametrize("rows", [0, 1, 500, 1000])
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_mexc_and_gate_pages_parse_fast_and_equal(shape, rows):
+    cls, shard, request, make = SHAPES[shape]
+    adapter = cls(cls.base_urls)
+    body = _compact(make(rows, seed=rows))
+    layout = (mexc_module.ROWS if cls is Mexc else gate_module.ROWS)[shard.dtype]
+    assert jsoncsv.read(body, layout) is not None
+    assert_same(adapter, body, request, shard)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("mexc/mexc_spot_klines_doc.json", "mexc klines"),
+        ("mexc/mexc_spot_aggtrades.json", "mexc aggtrades"),
+        ("gateio/gateio_spot_candlesticks_doc.json", "gate klines"),  # 7 columns: json
+        ("gateio/gateio_spot_trades.json", "gate trades"),
+    ],
+)
+def test_mexc_and_gate_fixtures_equal(name, shape):
+    cls, shard, request, _ = SHAPES[shape]
+    assert_same(cls(cls.base_urls), (FIXTURES / name).read_bytes().strip(), request, shard)
+
+
+def _variants(rows: list) -> dict[str, bytes]:
+    """Shape changes every layout must leave to the reference parser."""
+    first = rows[0]
+    if isinstance(first, dict):
+        key = next(k for k, v in first.items() if isinstance(v, str))
+        changed = {
+            "a value quoted the other way": [{**r, key: 1.5} for r in rows],
+            "keys reordered": [dict(reversed(r.items())) for r in rows],
+            "a key renamed": [{("x" if k == key else k): v for k, v in r.items()} for r in rows],
+            "a null": [{**r, key: None} for r in rows],
+        }
+    else:
+        changed = {
+            "numbers quoted the other way": [
+                [float(v) if isinstance(v, str) and v[0].isdigit() else v for v in r] for r in rows
+            ],
+            "a column more": [[*r, "1"] for r in rows],
+            "a null": [[None, *r[1:]] for r in rows],
+        }
+    body = _compact(rows)
+    return {k: _compact(v) for k, v in changed.items()} | {
+        "truncated": body[:-7],
+        "pretty-printed": json.dumps(rows, indent=1).encode(),
+        "an error object": b'{"code":-1121,"msg":"Invalid symbol."}',
+    }
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_mexc_and_gate_shape_changes_equal_the_reference(shape):
+    cls, shard, request, make = SHAPES[shape]
+    adapter = cls(cls.base_urls)
+    for case, body in _variants(make(3)).items():
+        try:
+            assert_same(adapter, body, request, shard)
+        except AssertionError as exc:
+            raise AssertionError(f"{shape}, {case}: {exc}") from None

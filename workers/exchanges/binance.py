@@ -260,7 +260,10 @@ class Binance:
         if not raw.num_rows:
             return Page(_empty(schema))
         last_id, last_time = raw.column("a")[-1].as_py(), raw.column("T")[-1].as_py()
-        kept = raw.filter(pc.less(raw.column("T"), request.until_ms))
+        times = raw.column("T")
+        # Most pages lie wholly inside their window: then filtering would only copy them.
+        inside = pc.max(times).as_py() < request.until_ms if times.null_count == 0 else False
+        kept = raw if inside else raw.filter(pc.less(times, request.until_ms))
         batch = pa.RecordBatch.from_arrays(
             [*kept.columns[:5], _ms(kept.column("T")), kept.column("m")], schema=schema
         )
@@ -361,9 +364,11 @@ def _aggtrade_columns(rows: list) -> pa.RecordBatch:
 
 
 def _cast_to(raw: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """A batch whose columns are the schema's, by name, with times still as int64 ms."""
+    """The schema's columns by name from a batch of the same columns with times as int64 ms."""
+    columns = [raw.column(f.name) for f in schema]
     return pa.RecordBatch.from_arrays(
-        [raw.column(f.name).cast(f.type) for f in schema], schema=schema
+        [c if c.type == f.type else c.cast(f.type) for c, f in zip(columns, schema, strict=True)],
+        schema=schema,
     )
 
 

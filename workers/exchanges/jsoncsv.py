@@ -11,10 +11,10 @@ bit-identical to the JSON parsers'.
 The transform is exact only for compact bodies of the layout's shape, so `read` checks the
 shape and returns None for anything else; the caller then parses the body with `json` (its
 reference parser), which also owns the errors. Checked: the body opens and closes as the
-layout's array does and holds no whitespace; every row has exactly the layout's fields (and
-its keys, in order) and nothing between rows; the body quotes exactly the values the layout
-quotes; every kept value converts to its type (`null` is a null, booleans only the layout's
-words).
+layout's array does and holds no whitespace; every row has exactly the layout's fields and
+nothing between rows (objects: its keys in order, byte by byte before each colon); the body
+quotes exactly the values the layout quotes; every kept value converts to its type (no
+nulls, booleans only the layout's words).
 """
 
 from __future__ import annotations
@@ -59,16 +59,25 @@ class Layout:
     def _columns(self) -> list[str]:
         columns = list(_LEAD)
         for name, _ in self.fields:
-            columns += [f"{name}:key", name] if self.objects else [name]
+            columns += [f"_{name}:key", name] if self.objects else [name]
         return columns
 
     @cached_property
     def _fixed(self) -> dict[str, str]:
-        """CSV columns whose every value must be this text: the lead fields and the keys."""
-        fixed = dict.fromkeys(_LEAD, "")
-        if self.objects:
-            fixed |= {f"{name}:key": name for name, _ in self.fields}
-        return fixed
+        """CSV columns whose every value must be this text: the two lead fields."""
+        return dict.fromkeys(_LEAD, "")
+
+    @cached_property
+    def _keys(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Object rows: where each key's `"key"` must sit before its row's n-th colon, as
+        (colon number, offset from the colon, byte) per checked byte."""
+        slots, offsets, octets = [], [], []
+        for slot, (name, _) in enumerate(self.fields):
+            quoted = f'"{name}"'.encode()
+            slots += [slot] * len(quoted)
+            offsets += range(-len(quoted), 0)
+            octets += quoted
+        return np.array(slots), np.array(offsets), np.array(octets, np.uint8)
 
     @cached_property
     def _options(self) -> tuple[pcsv.ReadOptions, pcsv.ConvertOptions]:
@@ -78,7 +87,7 @@ class Layout:
         convert = pcsv.ConvertOptions(
             column_types=types,
             include_columns=[*self._fixed, *self.names],
-            null_values=["null"],
+            null_values=[],  # a null is a shape the reference parser handles
             true_values=list(self.true),
             false_values=list(self.false),
             strings_can_be_null=False,
@@ -112,6 +121,16 @@ def object_rows(
     return Layout(tuple(fields), frozenset(quoted), objects=True, true=true, false=false)
 
 
+def _keys_in_place(octets: np.ndarray, rows: int, layout: Layout) -> bool:
+    """Every row's colons are exactly the layout's, each right after its `"key"`, in order."""
+    colons = np.flatnonzero(octets == _COLON)
+    if len(colons) != rows * len(layout.fields):
+        return False
+    slots, offsets, expected = layout._keys
+    at = colons.reshape(rows, len(layout.fields))[:, slots] + offsets
+    return bool((octets[at] == expected).all())
+
+
 def read(body: bytes, layout: Layout) -> pa.RecordBatch | None:
     """The kept fields of every row, in the layout's types; None when the body is not a compact
     array of the layout's rows (an error answer, a changed format, a truncated body): parse
@@ -128,7 +147,7 @@ def read(body: bytes, layout: Layout) -> pa.RecordBatch | None:
         # The last byte is the array's own `]`: without it the CSV ends at the last row's
         # newline, so an empty line anywhere (`]][[` in the JSON) is an error, not skipped.
         table = pcsv.read_csv(
-            pa.py_buffer(body.translate(_TO_CSV))[:-1],
+            pa.BufferReader(pa.py_buffer(body.translate(_TO_CSV))[:-1]),
             read_options=read_options,
             parse_options=_PARSE,
             convert_options=convert_options,
@@ -138,13 +157,13 @@ def read(body: bytes, layout: Layout) -> pa.RecordBatch | None:
     octets = np.frombuffer(body, np.uint8)
     if np.count_nonzero(octets == _QUOTE) != table.num_rows * layout.quotes_per_row:
         return None
-    colons = table.num_rows * len(layout.fields) if layout.objects else 0
-    if layout.objects and np.count_nonzero(octets == _COLON) != colons:
+    if layout.objects and not _keys_in_place(octets, table.num_rows, layout):
         return None
     for name, text in layout._fixed.items():
         for chunk in table.column(name).chunks:
             if len(chunk) and (chunk.null_count or chunk.dictionary.to_pylist() != [text]):
                 return None
-    return pa.RecordBatch.from_arrays(
-        [table.column(name).combine_chunks() for name in layout.names], names=list(layout.names)
-    )
+    table = table.select(list(layout.names))
+    if table.column(0).num_chunks > 1:  # a body over the CSV reader's block size
+        table = table.combine_chunks()
+    return table.to_batches()[0]
