@@ -25,6 +25,10 @@ from workers.settings import Budget
 
 PREFIX = "shardfetch:limit:"
 BUCKETS_PER_WINDOW = 500
+#: Local credit: a process asks for this many requests' weight at once (when that is at most
+#: 1/CREDIT_SHARE of the budget) and spends the rest without asking Redis, within
+#: CREDIT_TTL_S and a quarter of the margin (the weight was counted when it was acquired).
+CREDIT_REQUESTS, CREDIT_SHARE, CREDIT_TTL_S = 4, 20, 0.1
 
 
 def window_key(exchange: str, group: str, limit_key: str = "") -> str:
@@ -52,6 +56,11 @@ class Limiter:
     request is counted here when it is sent and at the exchange when it arrives, so the
     margin must cover the delay between the two. `limit_key` separates budgets for hosts
     that reach the exchange from their own egress IP (the exchange counts per IP).
+
+    Where the budget is large, one acquire takes CREDIT_REQUESTS requests' weight and keeps
+    the rest as a local credit that later requests of this process spend without a round
+    trip to Redis; unspent credit lapses after a quarter of the margin (at most
+    CREDIT_TTL_S), so every request is still sent within the window that counted it.
     """
 
     def __init__(
@@ -68,6 +77,8 @@ class Limiter:
         self._acquire = client.register_script(_script("acquire.lua"))
         self._cooldown = client.register_script(_script("cooldown.lua"))
         self._observe = client.register_script(_script("observe.lua"))
+        self._credit_ttl_s = min(CREDIT_TTL_S, margin_ms / 4000)
+        self._credit: dict[tuple[str, str, str], tuple[int, float]] = {}
 
     def _window(self, exchange: str, group: str) -> tuple[Budget, int, int]:
         """The budget, its window held in ms (margin included) and its bucket in ms."""
@@ -95,16 +106,29 @@ class Limiter:
                 f"a request of weight {weight} can never fit {exchange} {group}'s budget of "
                 f"{budget.weight}/{budget.seconds:g}s; raise the budget"
             )
+        started = time.monotonic()
+        credit_key = (exchange, group, host)
+        credit, until = self._credit.get(credit_key, (0, 0.0))
+        if credit >= weight and started < until:
+            self._credit[credit_key] = (credit - weight, until)
+            return 0.0
         keys = [
             window_key(exchange, group, self.limit_key),
             cooldown_key(exchange, host, self.limit_key),
         ]
-        args = [weight, budget.weight, held_ms, bucket_ms]
-        started = time.monotonic()
+        batch = weight * CREDIT_REQUESTS
+        batched = self._credit_ttl_s > 0 and batch <= budget.weight // CREDIT_SHARE
+        args = [batch if batched else weight, budget.weight, held_ms, bucket_ms]
         while True:
             wait_ms = int(await self._acquire(keys=keys, args=args))
             if wait_ms == 0:
+                if args[0] > weight:
+                    lapses = time.monotonic() + self._credit_ttl_s
+                    self._credit[credit_key] = (args[0] - weight, lapses)
                 return time.monotonic() - started
+            if args[0] > weight:  # no room for the batch: ask for this request alone
+                args[0] = weight
+                continue
             waited = time.monotonic() - started
             if waited + wait_ms / 1000 > deadline_s:
                 raise RateLimited(
@@ -118,6 +142,7 @@ class Limiter:
         """Stop every worker from sending to the exchange's `host` for `seconds` (the server
         said so: 429, 418, 403 with Retry-After)."""
         key = cooldown_key(exchange, host, self.limit_key)
+        self._credit = {k: v for k, v in self._credit.items() if k[0] != exchange}
         await self._cooldown(keys=[key], args=[max(int(seconds * 1000), 1)])
 
     async def observe(self, exchange: str, group: str, used: int, window_s: float) -> int:
