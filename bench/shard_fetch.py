@@ -117,45 +117,56 @@ def _job_seed(sim: Simulator, shards: list[Shard], out_dir: Path, delay_ms: floa
 
 
 def job(work: Path, sim: Simulator, server: RedisServer, args: argparse.Namespace) -> None:
-    env = {
-        **os.environ,
-        "REDIS_URL": server.url,
-        "DATA_DIR": str(work / "job-data"),
-        "SHARDFETCH_PAGE_CONCURRENCY": str(args.page_concurrency),
-        **sim_env(sim.url),
-    }
     client = redis.Redis.from_url(server.url)
-    worker = Worker(work, env, "job", concurrency=2)
+    concurrencies = [int(c) for c in str(args.page_concurrency).split(",")]
     print(
         f"two-year BTCUSDT 1m REST job; simulator latency {args.latency_ms} ms; shardfetch: "
-        f"one worker, -c 2, page concurrency {args.page_concurrency}; seed design: one asyncio "
-        f"process, semaphore 10, {args.seed_delay_ms:g} ms between requests"
+        f"one worker -c 2 at each page concurrency (one untimed warm-up run each); seed "
+        f"design: one asyncio process, semaphore 10, {args.seed_delay_ms:g} ms between requests"
     )
     print(
-        f"{'run':>3} {'shards':>6} {'pages':>6} {'rows':>10} {'shardfetch s':>12} "
+        f"{'run':>3} {'pages':>6} {'rows':>10} {'page conc.':>10} {'shardfetch s':>12} "
         f"{'(enqueue s)':>11} {'seed s':>7} {'ratio':>6} {'CPU s: workers':>14} {'sim':>5} "
         f"{'seed':>5} {'sim':>5}"
     )
     try:
-        # Untimed: fills the simulator's page cache (both contenders then ask a warm
-        # simulator) and lets the worker's pool processes open their connections.
-        warm = _job_shardfetch(env, client, sim, worker)
-        print(f"{'warm-up':>10} {warm['seconds']:.2f} s", flush=True)
         for run in range(1, args.repeat + 1):
-            ours = _job_shardfetch(env, client, sim, worker)
-            seed = _job_seed(sim, ours["shards"], work / "seed-data", args.seed_delay_ms)
-            if seed["rows"] != ours["rows"]:
-                raise SystemExit(f"rows differ: shardfetch {ours['rows']}, seed {seed['rows']}")
-            print(
-                f"{run:>3} {len(ours['shards']):>6} {ours['pages']:>6} {ours['rows']:>10,} "
-                f"{ours['seconds']:>12.2f} {ours['enqueue_s']:>11.2f} {seed['seconds']:>7.2f} "
-                f"{ours['seconds'] / seed['seconds']:>6.3f} {ours['worker_cpu']:>14.2f} "
-                f"{ours['sim_cpu']:>5.2f} {seed['cpu']:>5.2f} {seed['sim_cpu']:>5.2f}",
-                flush=True,
-            )
+            ours = {c: _job_with_worker(work, sim, server, client, c) for c in concurrencies}
+            first = ours[concurrencies[0]]
+            seed = _job_seed(sim, first["shards"], work / "seed-data", args.seed_delay_ms)
+            if abs(seed["rows"] - first["rows"]) > 10:  # a few minutes close in between
+                raise SystemExit(f"rows differ: shardfetch {first['rows']}, seed {seed['rows']}")
+            for c, r in ours.items():
+                print(
+                    f"{run:>3} {r['pages']:>6} {r['rows']:>10,} {c:>10} {r['seconds']:>12.2f} "
+                    f"{r['enqueue_s']:>11.2f} {seed['seconds']:>7.2f} "
+                    f"{r['seconds'] / seed['seconds']:>6.3f} {r['worker_cpu']:>14.2f} "
+                    f"{r['sim_cpu']:>5.2f} {seed['cpu']:>5.2f} {seed['sim_cpu']:>5.2f}",
+                    flush=True,
+                )
+    finally:
+        client.close()
+
+
+def _job_with_worker(
+    work: Path, sim: Simulator, server: RedisServer, client: redis.Redis, concurrency: int
+) -> dict:
+    """One timed job on a fresh `celery worker -c 2`, after an untimed warm-up run that fills
+    the simulator's page cache (every contender then asks a warm simulator) and lets the
+    pool processes open their connections."""
+    env = {
+        **os.environ,
+        "REDIS_URL": server.url,
+        "DATA_DIR": str(work / "job-data"),
+        "SHARDFETCH_PAGE_CONCURRENCY": str(concurrency),
+        **sim_env(sim.url),
+    }
+    worker = Worker(work, env, f"job{concurrency}", concurrency=2)
+    try:
+        _job_shardfetch(env, client, sim, worker)
+        return _job_shardfetch(env, client, sim, worker)
     finally:
         worker.stop()
-        client.close()
 
 
 def sweep(work: Path, sim: Simulator, server: RedisServer, args: argparse.Namespace) -> None:
@@ -200,7 +211,11 @@ def main() -> None:
     parser.add_argument("--trades-per-day", type=int, default=1_000_000)
     parser.add_argument("--concurrency", default="1,2,4,8,16,32", help="sweep: page concurrency")
     parser.add_argument("--repeat", type=int, default=2, help="job: runs of each")
-    parser.add_argument("--page-concurrency", type=int, default=Settings.page_concurrency)
+    parser.add_argument(
+        "--page-concurrency",
+        default=str(Settings.page_concurrency),
+        help="job: comma-separated, one worker each (e.g. 8,16)",
+    )
     parser.add_argument("--seed-delay-ms", type=float, default=30.0)
     parser.add_argument("--no-job", dest="job", action="store_false")
     parser.add_argument("--no-sweep", dest="sweep", action="store_false")

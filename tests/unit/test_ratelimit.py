@@ -337,3 +337,14 @@ def test_small_budgets_are_never_taken_ahead(limiter) -> None:
         await other.acquire(*SPOT, 98, deadline_s=0)  # only the 2 was counted
 
     run(main)
+
+
+def test_a_burst_of_requests_takes_no_more_than_one_batch_ahead(limiter) -> None:
+    async def main() -> None:
+        budget = {SPOT: Budget(160, 60)}
+        ours, other = limiter(budget, margin_ms=500), limiter(budget, margin_ms=500)
+        await asyncio.gather(*(ours.acquire(*SPOT, 2, host=API) for _ in range(20)))
+        # 20 x 2 spent, plus at most the three requests' weight one batch holds ahead
+        await other.acquire(*SPOT, 160 - 40 - 6, host=API, deadline_s=0)
+
+    run(main)
