@@ -4,7 +4,8 @@ Exchanges send pages as `[[1706630400000,"43519.34",…],…]` or `[{"a":26129,"
 Turning `[`, `{` and `:` into commas and `]`, `}` into newlines (one `bytes.translate`)
 makes each row one CSV line: two empty fields, then the row's values (objects: each key,
 then its value). pyarrow's CSV reader parses those lines to typed columns without a Python
-object per row, at about a third of the CPU of `json.loads` plus `pa.array` (bench/parse.py).
+object per row: Binance klines at about half the CPU of `json.loads` plus `pa.array`,
+aggTrades at about three quarters (bench/parse.py).
 Numbers convert with the same routine as `pc.cast(string -> float64)`, so floats are
 bit-identical to the JSON parsers'.
 
@@ -63,11 +64,6 @@ class Layout:
         return columns
 
     @cached_property
-    def _fixed(self) -> dict[str, str]:
-        """CSV columns whose every value must be this text: the two lead fields."""
-        return dict.fromkeys(_LEAD, "")
-
-    @cached_property
     def _keys(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Object rows: where each key's `"key"` must sit before its row's n-th colon, as
         (colon number, offset from the colon, byte) per checked byte."""
@@ -82,11 +78,11 @@ class Layout:
     @cached_property
     def _options(self) -> tuple[pcsv.ReadOptions, pcsv.ConvertOptions]:
         types = {name: dtype for name, dtype in self.fields if dtype is not None}
-        types |= dict.fromkeys(self._fixed, _TEXT)
+        types |= dict.fromkeys(_LEAD, _TEXT)
         read = pcsv.ReadOptions(column_names=self._columns, use_threads=False)
         convert = pcsv.ConvertOptions(
             column_types=types,
-            include_columns=[*self._fixed, *self.names],
+            include_columns=[*_LEAD, *self.names],
             null_values=[],  # a null is a shape the reference parser handles
             true_values=list(self.true),
             false_values=list(self.false),
@@ -159,9 +155,9 @@ def read(body: bytes, layout: Layout) -> pa.RecordBatch | None:
         return None
     if layout.objects and not _keys_in_place(octets, table.num_rows, layout):
         return None
-    for name, text in layout._fixed.items():
+    for name in _LEAD:  # nothing but the separators between rows
         for chunk in table.column(name).chunks:
-            if len(chunk) and (chunk.null_count or chunk.dictionary.to_pylist() != [text]):
+            if len(chunk) and (chunk.null_count or chunk.dictionary.to_pylist() != [""]):
                 return None
     table = table.select(list(layout.names))
     if table.column(0).num_chunks > 1:  # a body over the CSV reader's block size
