@@ -5,7 +5,8 @@
 Pages come from the simulator's own handlers, called in this process (no HTTP, no limiter),
 walked as a worker walks a shard: each chain's next request from the parsed page. For each
 exchange's klines and trades the table prints CPU milliseconds per 1M rows (the best of
-`--repeat` runs, `time.process_time`, so other processes on the machine barely matter):
+`--repeat` rounds in which the variants take turns; `time.process_time`, so other processes
+on the machine matter less than to wall time, though they still slow shared caches):
 
 * json: the reference parser (json.loads, then Arrow arrays from the Python rows) per page;
 * fast: `adapter.parse`, i.e. jsoncsv where it takes the body (the same as json elsewhere);
@@ -106,13 +107,16 @@ def _cases(rows: int, only: list[str] | None = None) -> list[Case]:
     return cases
 
 
-def _cpu_ms(run: Callable[[], None], repeat: int) -> float:
-    best = float("inf")
+def _cpu_ms(runs: dict[str, Callable[[], None]], repeat: int) -> dict[str, float]:
+    """The least CPU ms of each run over `repeat` rounds; the runs take turns within a round,
+    so a busy moment on the machine weighs on all of them alike."""
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeat):
-        started = time.process_time()
-        run()
-        best = min(best, time.process_time() - started)
-    return best * 1000
+        for name, run in runs.items():
+            started = time.process_time()
+            run()
+            best[name] = min(best[name], (time.process_time() - started) * 1000)
+    return best
 
 
 def _parse(case: Case, parse: Callable) -> Callable[[], None]:
@@ -180,12 +184,12 @@ def _floor(case: Case, data_dir: Path, **encoding: object) -> Callable[[], None]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=300_000, help="rows per case (about)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--exchange", action="append", help="only these (repeatable)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="shardfetch-bench-parse-"))
     columns = ["json", "fast", "main", "json+write", "fast+write", "floor", "floor*"]
-    print(f"CPU ms per 1M rows, best of {args.repeat}; one process, no HTTP")
+    print(f"CPU ms per 1M rows, best of {args.repeat} rounds; one process, no HTTP")
     print(f"{'case':<18} {'rows':>9} {'pages':>6} " + " ".join(f"{c:>10}" for c in columns), end="")
     print(f" {'fast+write/floor':>17} {'/floor*':>8}")
     try:
@@ -201,7 +205,7 @@ def main() -> None:
                 "floor": _floor(case, work),
                 "floor*": _floor(case, work, use_dictionary=False),
             }
-            ms = {name: _cpu_ms(run, args.repeat) * 1e6 / rows for name, run in runs.items()}
+            ms = {name: cpu * 1e6 / rows for name, cpu in _cpu_ms(runs, args.repeat).items()}
             cells = " ".join(f"{ms[c]:>10,.0f}" for c in columns)
             ratio, like = ms["fast+write"] / ms["floor"], ms["fast+write"] / ms["floor*"]
             line = f"{case.label:<18} {rows:>9,} {len(case.pages):>6} {cells}"
