@@ -86,9 +86,8 @@ def _build(spec: FileSpec, seed: int, trades_per_day: int) -> fmt.ArchiveFile:
         first = max(
             intervals.ceil_index(interval, start), candles.first_index(symbol, market, interval)
         )
-        rows = candles.candles(
-            symbol, market, interval, first, intervals.ceil_index(interval, end), seed
-        )
+        stop = candles.last_index(symbol, market, interval, end - 1) + 1
+        rows = candles.candles(symbol, market, interval, first, max(first, stop), seed)
         columns, header = fmt.klines(rows, market, start)
     elif spec.kind == "aggTrades":
         first = trades.count_before(symbol, market, start, seed, trades_per_day)
@@ -96,8 +95,8 @@ def _build(spec: FileSpec, seed: int, trades_per_day: int) -> fmt.ArchiveFile:
         rows = trades.trades(symbol, market, first, stop, seed, trades_per_day)
         columns, header = fmt.aggtrades(rows, market, start)
     else:
-        first = max(fundingrates.ceil_index(start), fundingrates.first_index(symbol))
-        rows = fundingrates.fundings(symbol, first, fundingrates.ceil_index(end), seed)
+        first = fundingrates.count_before(symbol, start)
+        rows = fundingrates.fundings(symbol, first, fundingrates.count_before(symbol, end), seed)
         columns, header = fmt.fundings(rows, start)
     return fmt.build(spec.name, columns, header)
 

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from simulator.candles import Candles
 from simulator.catalog import SPOT, utc_ms
-from simulator.fundingrates import FUNDING_PERIOD_MS, Fundings
+from simulator.fundingrates import Fundings
 from simulator.pricepath import TICKS_PER_UNIT, UNITS_PER_QTY
 from simulator.trades import Trades
 
@@ -118,7 +118,7 @@ def fundings(rows: Fundings, period_ms: int) -> tuple[list[pa.Array], str | None
     """No mark price: the funding archive has calc time, interval hours and the rate only."""
     sign = pa.array(np.where(rows.rate_u < 0, "-", ""))
     rate = pc.binary_join_element_wise(sign, fixed_text(np.abs(rows.rate_u), UNITS_PER_QTY, 8), "")
-    hours = np.full(len(rows.time_ms), FUNDING_PERIOD_MS // 3_600_000, dtype=np.int64)
+    hours = rows.interval_ms // 3_600_000  # the interval from each funding to the next
     return [pa.array(rows.time_ms), pa.array(hours), rate], FUNDING_HEADER
 
 

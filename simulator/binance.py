@@ -49,7 +49,7 @@ def _klines(market: str, max_limit: int) -> Callable[[Query, Context], bytes]:
         end_ms = params.time_ms(query, "endTime")
         first, stop = _page(
             candles.first_index(symbol, market, interval),
-            intervals.floor_index(interval, ctx.now_ms),
+            candles.last_index(symbol, market, interval, ctx.now_ms),
             None if start_ms is None else intervals.ceil_index(interval, start_ms),
             None if end_ms is None else intervals.floor_index(interval, end_ms),
             limit,
@@ -106,10 +106,10 @@ def _funding_rate(query: Query, ctx: Context) -> bytes:
     parts: list[fundingrates.Fundings] = []
     for symbol in symbols:
         first, stop = _page(
-            fundingrates.first_index(symbol),
-            fundingrates.floor_index(ctx.now_ms),
-            None if start_ms is None else fundingrates.ceil_index(start_ms),
-            None if end_ms is None else fundingrates.floor_index(end_ms),
+            0,
+            fundingrates.count_before(symbol, ctx.now_ms + 1) - 1,
+            None if start_ms is None else fundingrates.count_before(symbol, start_ms),
+            None if end_ms is None else fundingrates.count_before(symbol, end_ms + 1) - 1,
             limit,
         )
         parts.append(fundingrates.fundings(symbol, first, stop, ctx.seed))
@@ -125,6 +125,7 @@ def _funding_rate(query: Query, ctx: Context) -> bytes:
         time_ms=time_ms[order],
         rate_u=np.concatenate([p.rate_u for p in parts])[order],
         mark_t=np.concatenate([p.mark_t for p in parts])[order],
+        interval_ms=np.concatenate([p.interval_ms for p in parts])[order],
     )
     return fmt.fundings([names[i] for i in order.tolist()], merged)
 

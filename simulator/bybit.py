@@ -74,7 +74,7 @@ def _kline(query: Query, ctx: Context) -> bytes:
         raise _error(10001, "Invalid limit", ctx)
     start, end = _int(query, "start", ctx), _int(query, "end", ctx)
     lo = candles.first_index(symbol, market, interval)
-    hi = intervals.floor_index(interval, ctx.now_ms)
+    hi = candles.last_index(symbol, market, interval, ctx.now_ms)
     if end is not None:
         hi = min(hi, intervals.floor_index(interval, end))  # inclusive
     if start is not None:
@@ -108,10 +108,11 @@ def _funding(query: Query, ctx: Context) -> bytes:
     limit = _int(query, "limit", ctx, 200)
     if not 1 <= limit <= FUNDING_MAX:
         raise _error(10001, "Invalid limit", ctx)
-    hi = fundingrates.floor_index(ctx.now_ms if end is None else min(end, ctx.now_ms))
-    lo = fundingrates.first_index(symbol)
+    last_ms = ctx.now_ms if end is None else min(end, ctx.now_ms)
+    hi = fundingrates.count_before(symbol, last_ms + 1) - 1
+    lo = 0
     if start is not None:
-        lo = max(lo, fundingrates.ceil_index(start))
+        lo = max(lo, fundingrates.count_before(symbol, start))
     lo = max(lo, hi + 1 - limit)  # the newest `limit` up to endTime
     rows = fundingrates.fundings(symbol, lo, max(lo, hi + 1), ctx.seed)
     items = [

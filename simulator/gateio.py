@@ -61,7 +61,9 @@ def _candle_range(query: Query, ctx: Context, symbol: str, market: str, cap: int
     if limit is not None and (start is not None or end is not None):
         raise _error("INVALID_PARAM_VALUE", "limit cannot be used with from/to")
     now_index = intervals.floor_index(interval, ctx.now_ms)
-    hi = now_index if end is None else min(now_index, intervals.floor_index(interval, end * 1000))
+    hi = candles.last_index(symbol, market, interval, ctx.now_ms)
+    if end is not None:
+        hi = min(hi, intervals.floor_index(interval, end * 1000))
     if start is None:
         first = hi + 1 - (limit or 100)
     else:
@@ -160,12 +162,11 @@ def _funding(query: Query, ctx: Context) -> bytes:
     if not 1 <= limit <= FUNDING_MAX:
         raise _error("INVALID_PARAM_VALUE", "Invalid limit")
     end_s, start_s = _int(query, "to"), _int(query, "from")
-    hi = fundingrates.floor_index(ctx.now_ms)
-    if end_s is not None:
-        hi = min(hi, fundingrates.floor_index(end_s * 1000))
-    lo = fundingrates.first_index(symbol)
+    end_ms = ctx.now_ms if end_s is None else min(ctx.now_ms, end_s * 1000)
+    hi = fundingrates.count_before(symbol, end_ms + 1) - 1
+    lo = 0
     if start_s is not None:
-        lo = max(lo, fundingrates.ceil_index(start_s * 1000))
+        lo = max(lo, fundingrates.count_before(symbol, start_s * 1000))
     lo = max(lo, hi + 1 - limit)  # the newest `limit` of the range
     rows = fundingrates.fundings(symbol, lo, max(lo, hi + 1), ctx.seed)
     items = [

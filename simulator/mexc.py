@@ -64,7 +64,7 @@ def _klines(query: Query, ctx: Context) -> bytes:
         raise _spot_error(-1130, "Data sent for parameter 'limit' is not valid.")
     start, end = _int(query, "startTime"), _int(query, "endTime")
     lo = candles.first_index(symbol, SPOT, interval)
-    hi = intervals.floor_index(interval, ctx.now_ms)  # the open candle is served
+    hi = candles.last_index(symbol, SPOT, interval, ctx.now_ms)  # the open candle is served
     if end is not None:
         hi = min(hi, intervals.ceil_index(interval, end) - 1)  # endTime is exclusive
     if start is not None:
@@ -133,16 +133,17 @@ def _funding_history(query: Query, ctx: Context) -> bytes:
     page, size = _int(query, "page_num", 1), _int(query, "page_size", 20)
     if page < 1 or not 1 <= size <= FUNDING_PAGE_MAX:
         raise _contract_error(600, "Parameter error")
-    first, last = fundingrates.first_index(symbol), fundingrates.floor_index(ctx.now_ms)
+    first, last = 0, fundingrates.count_before(symbol, ctx.now_ms + 1) - 1
     total = max(0, last - first + 1)
     # Newest first: row k of the list is funding number last - k.
     hi = last - (page - 1) * size
     lo = max(first, hi - size + 1)
     rows = fundingrates.fundings(symbol, lo, max(lo, hi + 1), ctx.seed)
     rates = textnum.qtys(rows.rate_u)
+    cycles = (rows.interval_ms // 3_600_000).tolist()  # hours from this funding to the next
     items = [
-        f'{{"symbol":"{query["symbol"]}","fundingRate":{r},"settleTime":{t},"collectCycle":8}}'
-        for r, t in zip(rates[::-1], rows.time_ms[::-1].tolist(), strict=True)
+        f'{{"symbol":"{query["symbol"]}","fundingRate":{r},"settleTime":{t},"collectCycle":{c}}}'
+        for r, t, c in zip(rates[::-1], rows.time_ms[::-1].tolist(), cycles[::-1], strict=True)
     ]
     head = {
         "pageSize": size,
@@ -160,7 +161,7 @@ def _contract_kline(query: Query, ctx: Context) -> bytes:
     if interval is None:
         raise _contract_error(600, "Parameter error")
     lo = candles.first_index(symbol, USDM, interval)
-    hi = intervals.floor_index(interval, ctx.now_ms)
+    hi = candles.last_index(symbol, USDM, interval, ctx.now_ms)
     start, end = _int(query, "start"), _int(query, "end")
     if end is not None:
         hi = min(hi, intervals.floor_index(interval, end * 1000))
