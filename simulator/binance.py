@@ -11,9 +11,19 @@ from collections.abc import Callable
 import numpy as np
 
 from simulator import binance_format as fmt
-from simulator import binance_info, candles, catalog, fundingrates, intervals, trades
+from simulator import (
+    binance_info,
+    binance_perp,
+    binance_tickers,
+    candles,
+    catalog,
+    fundingrates,
+    intervals,
+    trades,
+)
 from simulator import binance_params as params
 from simulator.bans import BanPolicy
+from simulator.binance_paging import page as _page
 from simulator.catalog import SPOT, USDM
 from simulator.intervals import HOUR_MS
 from simulator.limits import BudgetSpec
@@ -24,20 +34,7 @@ SPOT_BUDGET = "spot"
 USDM_BUDGET = "usdm"
 FUNDING_BUDGET = "usdm_funding"
 USDM_AGGTRADES_SPAN_MS = HOUR_MS
-
-
-def _page(lo: int, hi: int, start: int | None, end: int | None, limit: int) -> tuple[int, int]:
-    """Binance paging over row indices: [first, stop) of the rows to serve.
-
-    lo..hi (inclusive) are the rows that exist now; start is the first row at or after
-    startTime, end the last row at or before endTime.
-    """
-    last = hi if end is None else min(hi, end)
-    if start is not None:
-        first = max(lo, start)
-        return first, max(first, min(last + 1, first + limit))
-    first = max(lo, last + 1 - limit)
-    return first, max(first, last + 1)
+USDM_DATA_BUDGET = BudgetSpec(1000, 300)  # /futures/data requests per 5 min (unverified)
 
 
 def _klines(market: str, max_limit: int) -> Callable[[Query, Context], bytes]:
@@ -131,7 +128,18 @@ def _funding_rate(query: Query, ctx: Context) -> bytes:
 
 
 def _spot_info(query: Query, ctx: Context) -> bytes:
+    status = query.get("symbolStatus")
+    if status is not None and (query.get("symbol") or query.get("symbols")):
+        raise params.error(-1128, "Combination of optional parameters invalid.")
+    if status is not None and status not in binance_tickers.STATUSES:
+        raise params.error(-1100, "Illegal characters found in parameter 'symbolStatus'.")
     symbols = params.optional_symbols(query, SPOT)
+    if status is not None:
+        symbols = [
+            s
+            for s in symbols
+            if binance_info.spot_status(catalog.listing(s, SPOT), ctx.now_ms) == status
+        ]
     return fmt.dumps(binance_info.spot(symbols, ctx.budgets, ctx.now_ms))
 
 
@@ -175,6 +183,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/fapi/v1/exchangeInfo", USDM_BUDGET, _flat(1), USDM_BUDGET, _usdm_info),
     Endpoint("/fapi/v1/time", USDM_BUDGET, _flat(1), USDM_BUDGET, _server_time),
     Endpoint("/fapi/v1/ping", USDM_BUDGET, _flat(1), USDM_BUDGET, _ping),
+    Endpoint(
+        "/api/v3/ticker/24hr",
+        SPOT_BUDGET,
+        binance_tickers.spot_weight,
+        SPOT_BUDGET,
+        binance_tickers.spot,
+    ),
+    Endpoint(
+        "/fapi/v1/ticker/24hr",
+        USDM_BUDGET,
+        binance_tickers.usdm_weight,
+        USDM_BUDGET,
+        binance_tickers.usdm,
+    ),
+    *binance_perp.endpoints(USDM_BUDGET, FUNDING_BUDGET, usdm_klines_weight),
 )
 
 
@@ -204,8 +227,10 @@ def venue(
     usdm: BudgetSpec,
     usdm_funding: BudgetSpec,
     ban: BanPolicy | None = None,
+    usdm_data: BudgetSpec = USDM_DATA_BUDGET,
 ) -> Venue:
-    """Binance with its budgets: weight per window for spot and usdm, requests for funding.
+    """Binance with its budgets: weight per window for spot and usdm, requests for funding
+    (and fundingInfo) and for the /futures/data routes (open interest history).
 
     An IP that keeps sending during a Retry-After is banned (418) under `ban`, one ban state
     for spot and USD-M together.
@@ -213,7 +238,12 @@ def venue(
     return Venue(
         name="binance",
         endpoints=ENDPOINTS,
-        budgets={SPOT_BUDGET: spot, USDM_BUDGET: usdm, FUNDING_BUDGET: usdm_funding},
+        budgets={
+            SPOT_BUDGET: spot,
+            USDM_BUDGET: usdm,
+            FUNDING_BUDGET: usdm_funding,
+            binance_perp.OI_BUDGET: usdm_data,
+        },
         usage_header=USAGE_HEADER,
         too_many_requests=_too_many_requests,
         ban_policy=ban or BanPolicy(),
