@@ -65,13 +65,9 @@ def _price_klines(kind: str, symbol_param: str) -> Callable[[Query, Context], by
         limit = params.limit(query, 500, 1500)
         start_ms = params.time_ms(query, "startTime")
         end_ms = params.time_ms(query, "endTime")
-        listing = catalog.listing(symbol, USDM)
-        last = intervals.floor_index(interval, ctx.now_ms)
-        if listing.delisted_ms is not None:
-            last = min(last, intervals.ceil_index(interval, listing.delisted_ms) - 1)
         first, stop = page(
             pricecandles.first_index(symbol, interval),
-            last,
+            pricecandles.last_index(symbol, interval, ctx.now_ms),
             None if start_ms is None else intervals.ceil_index(interval, start_ms),
             None if end_ms is None else intervals.floor_index(interval, end_ms),
             limit,

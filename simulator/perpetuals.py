@@ -51,13 +51,10 @@ def price_klines(
     pricecandles.check_kind(kind)
     if not intervals.is_interval(interval):
         raise ValueError(f"unknown interval {interval!r}; one of {intervals.INTERVALS}")
-    listing = catalog.listing(symbol, USDM)
     first = max(
         intervals.ceil_index(interval, start_ms), pricecandles.first_index(symbol, interval)
     )
-    stop = intervals.ceil_index(interval, end_ms)
-    if listing.delisted_ms is not None:
-        stop = min(stop, intervals.ceil_index(interval, listing.delisted_ms))
+    stop = pricecandles.last_index(symbol, interval, end_ms - 1) + 1
     rows = pricecandles.candles(kind, symbol, interval, first, max(first, stop), seed)
     scale = TICKS_PER_UNIT if kind != "premium" else pricecandles.PREMIUM_SCALE
     frame = {

@@ -62,6 +62,16 @@ def first_index(symbol: str, interval: str) -> int:
     return intervals.floor_index(interval, catalog.listing(symbol, USDM).listed_ms)
 
 
+def last_index(symbol: str, interval: str, now_ms: int) -> int:
+    """Index of the newest candle at now_ms: the one containing now, or the last one opening
+    before the perpetual's delisting."""
+    last = intervals.floor_index(interval, now_ms)
+    delisted_ms = catalog.listing(symbol, USDM).delisted_ms
+    if delisted_ms is not None:
+        last = min(last, intervals.ceil_index(interval, delisted_ms) - 1)
+    return last
+
+
 def candles(
     kind: str, symbol: str, interval: str, first: int, stop: int, seed: int
 ) -> PriceCandles:
