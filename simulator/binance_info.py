@@ -124,7 +124,8 @@ def usdm(symbols: list[str], budgets: Mapping[str, BudgetSpec], now_ms: int) -> 
     """Keys in the documentation example's order: exchangeFilters first, timezone last."""
     return {
         "exchangeFilters": [],
-        "rateLimits": [rate_limit(budgets["usdm"])],
+        # The USD-M docs list a rate limit's keys alphabetically.
+        "rateLimits": [dict(sorted(rate_limit(budgets["usdm"]).items()))],
         "serverTime": now_ms,
         "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": 0}],
         "symbols": [_usdm_symbol(catalog.listing(s, catalog.USDM), now_ms) for s in symbols],

@@ -213,7 +213,12 @@ def _contract_ticker_row(listing: Listing, ctx: Context) -> dict[str, object]:
         "maxBidPrice": t.last_t * 1.1 // 1 / TICKS_PER_UNIT,
         "minAskPrice": t.last_t * 0.9 // 1 / TICKS_PER_UNIT,
         "timestamp": now,
-        "riseFallRates": {"zone": "UTC+8", "r": rate, "v": t.change_t / TICKS_PER_UNIT},
+        "riseFallRates": {
+            "zone": "UTC+8",
+            "r": rate,
+            "v": t.change_t / TICKS_PER_UNIT,
+            **{key: rate for key in ("r7", "r30", "r90", "r180", "r365")},
+        },
         "riseFallRatesOfTimezone": [rate, rate, rate],
     }
 
