@@ -61,6 +61,8 @@ def ticker(symbol: str, market: str, now_ms: int, seed: int, trades_per_day: int
         return trades.count_before(symbol, market, t_ms, seed, trades_per_day)
 
     first, stop = before(start_ms), before(end_ms + 1)
+    if not listing.trading_at(now_ms):  # a delisted symbol's day: no trades, no volume
+        first = stop
     offset = trades.first_agg_id(symbol, market)
     return Ticker(
         symbol=symbol,
