@@ -10,12 +10,14 @@ and recent deals. MEXC serves no open interest history and no premium index klin
 * `/api/v1/contract/deals/{symbol}` (`limit` up to 100, default 100): the latest deals only,
   newest first, `{"p","v","T","O","M","t"}`: T 1 buy / 2 sell (taker), v in contracts
   (contractSize 1: base units).
+* `/api/v1/contract/funding_rate/{symbol}`: the coming funding's rate, `collectCycle` (hours,
+  the interval in force now) and `nextSettleTime`.
 """
 
 from collections.abc import Callable
 
+from simulator import fundingrates, pricecandles, trades
 from simulator import mexc_params as mp
-from simulator import pricecandles, trades
 from simulator.catalog import USDM
 from simulator.pricepath import TICKS_PER_UNIT, UNITS_PER_QTY
 from simulator.venue import Context, Query
@@ -85,8 +87,26 @@ def _deals(query: Query, ctx: Context) -> bytes:
     return mp.envelope(items[::-1])
 
 
+def _funding_now(query: Query, ctx: Context) -> bytes:
+    symbol = mp.contract_symbol(query)
+    upcoming = fundingrates.count_before(symbol, ctx.now_ms)
+    nxt = fundingrates.fundings(symbol, upcoming, upcoming + 1, ctx.seed)
+    return mp.envelope(
+        {
+            "symbol": query["symbol"],
+            "fundingRate": int(nxt.rate_u[0]) / UNITS_PER_QTY if len(nxt) else 0,
+            "maxFundingRate": 0.02,
+            "minFundingRate": -0.02,
+            "collectCycle": fundingrates.interval_at(symbol, ctx.now_ms) // 3_600_000,
+            "nextSettleTime": int(nxt.time_ms[0]) if len(nxt) else 0,
+            "timestamp": ctx.now_ms,
+        }
+    )
+
+
 ROUTES: tuple[tuple[str, Callable[[Query, Context], bytes]], ...] = (
     ("/api/v1/contract/kline/index_price/{symbol}", _price_kline("index", True)),
     ("/api/v1/contract/kline/fair_price/{symbol}", _price_kline("mark", False)),
     ("/api/v1/contract/deals/{symbol}", _deals),
+    ("/api/v1/contract/funding_rate/{symbol}", _funding_now),
 )

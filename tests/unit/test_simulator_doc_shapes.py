@@ -175,6 +175,13 @@ CASES = [
     ),
     (
         "mexc",
+        "mexc_contract_funding_rate.json",
+        "/api/v1/contract/funding_rate/BTC_USDT",
+        {},
+        {},
+    ),
+    (
+        "mexc",
         "mexc_contract_ticker.json",
         "/api/v1/contract/ticker",
         {"symbol": "BTC_USDT"},

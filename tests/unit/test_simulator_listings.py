@@ -103,6 +103,9 @@ def test_instrument_lists_show_the_funding_interval_in_force_now():
         assert minutes[symbol] == hours * 60
         assert gate[_pair(symbol)] == hours * 3600
     assert info[SWITCHING] == 4 and info[HOURLY] == 1 and "BTCUSDT" not in info
+    name = SWITCHING.removesuffix("USDT") + "_USDT"
+    mexc = fetch_one(CONFIG, f"/api/v1/contract/funding_rate/{name}")["data"]
+    assert mexc["collectCycle"] == 4 and mexc["nextSettleTime"] % (4 * 3_600_000) == 0
 
 
 def test_every_venues_ticker_shows_the_ground_truths_24h_volume_for_trading_symbols():

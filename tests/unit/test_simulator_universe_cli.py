@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+
 import pytest
 
 from simulator.catalog import utc_ms
 from simulator.cli import parse_args, sim_config
 from simulator.server import SimConfig
+from simulator.universe import Universe
 
 
 def test_the_universe_defaults_to_todays_four_symbols():
@@ -60,3 +67,38 @@ def test_help_describes_the_universe_flags(capsys):
     text = capsys.readouterr().out
     for flag in ("--symbols N", "--delisted K", "--anchor YYYY-MM-DD"):
         assert flag in text
+
+
+def test_a_started_simulator_serves_the_universe_its_flags_describe():
+    flags = ["--symbols", "300", "--delisted", "5", "--anchor", "2026-12-01", "--seed", "2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = process.stdout.readline().strip().rsplit(" ", 1)[1]  # once it is listening
+        with urllib.request.urlopen(f"{url}/_sim/universe", timeout=10) as response:
+            settings = json.loads(response.read())
+        with urllib.request.urlopen(f"{url}/fapi/v1/exchangeInfo", timeout=10) as response:
+            contracts = json.loads(response.read())["symbols"]
+        assert settings == {
+            "symbols": 300,
+            "delisted": 5,
+            "seed": 2,
+            "anchor": "2026-12-01",
+            "anchor_ms": utc_ms(2026, 12, 1),
+        }
+        universe = Universe(300, 5, 2, utc_ms(2026, 12, 1))
+        expected = {x.symbol: x.listed_ms for x in universe.listings if x.market == "usdm"}
+        assert {c["symbol"]: c["onboardDate"] for c in contracts} == expected
+        assert sum(c["status"] == "SETTLING" for c in contracts) == 5
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
