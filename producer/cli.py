@@ -263,7 +263,7 @@ def reconcile() -> None:
     from producer.reconcile import reconcile as run
 
     settings = Settings.from_env()
-    done = run(connect(settings), settings.store(), settings.lock_ttl_s)
+    done = run(connect(settings), settings.store())
     rebuilt = done.rebuilt
     click.echo(
         f"ledger rebuilt from {settings.data_dir}: {rebuilt.done} done, {rebuilt.partial} "

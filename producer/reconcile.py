@@ -3,7 +3,6 @@ left behind (temp files, incomplete multipart uploads) removed."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from storage.ledger import Ledger, Rebuilt
@@ -17,21 +16,20 @@ class Reconciled:
     busy: list[str] = field(default_factory=list)  # shards a live worker is writing now
 
 
-def reconcile(ledger: Ledger, store: Store, lock_ttl_s: float) -> Reconciled:
-    """Rebuild the ledger from `store`, then clear each shard's leftovers under its lock.
+def reconcile(ledger: Ledger, store: Store) -> Reconciled:
+    """Rebuild the ledger from `store`, then remove the leftovers of shards nobody writes.
 
-    A shard whose lock is held is being written by a live worker: its upload in progress is
-    not a leftover, so it is left alone (that worker, or the next, clears it).
+    A shard whose lock is held is being written by a live worker: its upload in progress
+    is not a leftover. Only the leftovers listed before the lock was checked are removed,
+    so a worker that takes the shard meanwhile keeps its new temp file or upload.
     """
     rebuilt = ledger.rebuild_from_files(store)
-    removed, busy = 0, []
-    for shard in sorted({leftover.shard for leftover in store.leftovers()}):
-        token = uuid.uuid4().hex
-        if not ledger.lock(shard, token, int(lock_ttl_s * 1000)):
-            busy.append(shard.key)
-            continue
-        try:
-            removed += store.remove_leftovers(shard)
-        finally:
-            ledger.unlock(shard, token)
-    return Reconciled(rebuilt, removed, busy)
+    leftovers = store.leftovers()
+    shards = sorted({leftover.shard for leftover in leftovers})
+    busy = {s for s, held in zip(shards, ledger.locked(shards), strict=True) if held}
+    removed = 0
+    for leftover in leftovers:
+        if leftover.shard not in busy:
+            store.discard(leftover)
+            removed += 1
+    return Reconciled(rebuilt, removed, sorted(s.key for s in busy))

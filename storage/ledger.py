@@ -137,6 +137,13 @@ class Ledger:
         self.client.sadd(RUNNING, shard.key)
         return True
 
+    def locked(self, shards: Sequence[Shard]) -> list[bool]:
+        """Whether a worker holds each shard's lock now (it is writing the shard)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in shards:
+            pipe.exists(LOCK + shard.key)
+        return [bool(x) for x in pipe.execute()]
+
     def refresh_lock(self, shard: Shard, token: str, ttl_ms: int) -> bool:
         return bool(self._refresh(keys=[LOCK + shard.key], args=[token, ttl_ms]))
 

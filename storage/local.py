@@ -68,8 +68,11 @@ class LocalStore(Store):
             final = temp.name[1:].removesuffix(".tmp").rsplit(".", 1)[0]
             shard = shard_at((temp.parent / final).relative_to(self.folder).as_posix())
             if shard is not None:
-                out.append(Leftover(shard, f"temp file {temp}"))
+                out.append(Leftover(shard, f"temp file {temp}", str(temp)))
         return out
+
+    def discard(self, leftover: Leftover) -> None:
+        Path(leftover.handle).unlink(missing_ok=True)
 
     def remove_leftovers(self, shard: Shard) -> int:
         directory = shard_dir(self.folder, shard)

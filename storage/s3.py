@@ -236,19 +236,24 @@ class S3Store(Store):
             shard = shard_at(upload["Key"][skip:])
             if shard is not None:
                 started = upload["Initiated"].isoformat(timespec="seconds")
-                out.append(Leftover(shard, f"incomplete upload started {started}"))
+                what = f"incomplete upload started {started}"
+                out.append(Leftover(shard, what, upload["UploadId"]))
         return out
 
     def remove_leftovers(self, shard: Shard) -> int:
         key = self.key(shard)
-        stale = [u for u in self._uploads(key) if u["Key"] == key]
-        with s3_errors(f"aborting incomplete uploads of {key}"):
-            for upload in stale:
-                try:
-                    self.client.abort_multipart_upload(
-                        Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
-                    )
-                except botocore.exceptions.ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
-                        raise
+        stale = [u["UploadId"] for u in self._uploads(key) if u["Key"] == key]
+        for upload_id in stale:
+            self._abort(key, upload_id)
         return len(stale)
+
+    def discard(self, leftover: Leftover) -> None:
+        self._abort(self.key(leftover.shard), leftover.handle)
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        with s3_errors(f"aborting an incomplete upload of {key}"):
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            except botocore.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                    raise

@@ -49,10 +49,13 @@ class Sink(Protocol):
 
 @dataclass(frozen=True)
 class Leftover:
-    """What an interrupted write of `shard` left: a temp file, an incomplete upload."""
+    """What an interrupted write of `shard` left: a temp file, an incomplete upload.
+
+    `handle` names exactly that one (the temp file's path, the upload's id)."""
 
     shard: Shard
     what: str
+    handle: str
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ class Store(ABC):
     @abstractmethod
     def remove_leftovers(self, shard: Shard) -> int:
         """Delete what interrupted writes of `shard` left; only while holding its lock."""
+
+    @abstractmethod
+    def discard(self, leftover: Leftover) -> None:
+        """Delete exactly this leftover (gone already is fine)."""
 
     def check(self) -> None:  # noqa: B027 - most targets have nothing to check
         """Raise InputError if the store cannot be used (unreachable, no such bucket)."""
