@@ -242,10 +242,11 @@ class S3Server(Process):
         return Counter(m.group(1) for m in self.REQUEST.finditer(self.output()))
 
 
-def run_producer(env: dict[str, str], *args: str, timeout_s: float = 300):
+def run_producer(env: dict[str, str], *args: str, timeout_s: float = 300, cwd: Path | None = None):
     return subprocess.run(
         [str(BIN / "producer"), *args],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout_s,
