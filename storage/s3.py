@@ -108,7 +108,7 @@ class MultipartUpload:
                 Key=self.key,
                 UploadId=self._upload_id,
                 PartNumber=number,
-                Body=bytes(self._buffer),
+                Body=self._buffer,  # no copy: the buffer is replaced, not reused
             )
         self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
         self._buffer = bytearray()
@@ -120,7 +120,7 @@ class MultipartUpload:
             with s3_errors(f"committing {self.url}"):
                 if self._upload_id is None:
                     put = self.client.put_object(
-                        Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer)
+                        Bucket=self.bucket, Key=self.key, Body=self._buffer
                     )
                     etag = put["ETag"]
                 else:
@@ -195,6 +195,10 @@ class S3Store(Store):
             config = botocore.config.Config(
                 retries={"max_attempts": ATTEMPTS, "mode": "standard"},
                 s3={"addressing_style": "path"} if o.endpoint_url else None,
+                # Checksums only where S3 requires them: several S3-compatible services
+                # refuse the ones newer botocore sends by default.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
             )
             self._client = boto3.session.Session().client(
                 "s3",
