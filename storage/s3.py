@@ -17,9 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-import botocore.config
-import botocore.exceptions
 import pyarrow.fs as pafs
 
 from storage.errors import InputError, PermanentError, TransientError
@@ -45,10 +42,16 @@ class S3Options:
     region: str | None = None
 
 
+# boto3 is imported where it is used: every `producer` call imports this module, and only
+# an s3:// DATA_DIR needs botocore (0.1 s to import).
+
+
 @contextmanager
 def s3_errors(what: str) -> Iterator[None]:
     """Turn botocore's errors into ours: permanent for bad buckets or credentials, else
     transient (the shard is retried)."""
+    import botocore.exceptions
+
     try:
         yield
     except botocore.exceptions.ClientError as exc:
@@ -140,6 +143,8 @@ class MultipartUpload:
 
     def abort(self) -> None:
         """Drop the parts sent so far; nothing appears under the key."""
+        import botocore.exceptions
+
         self.closed = True
         self._buffer = bytearray()
         if self._upload_id is None:
@@ -191,6 +196,9 @@ class S3Store(Store):
     @property
     def client(self) -> Any:
         if self._client is None:
+            import boto3
+            import botocore.config
+
             o = self.options
             config = botocore.config.Config(
                 retries={"max_attempts": ATTEMPTS, "mode": "standard"},
@@ -217,6 +225,8 @@ class S3Store(Store):
         return MultipartUpload(self.client, self.bucket, self.key(shard), self.part_bytes)
 
     def check(self) -> None:
+        import botocore.exceptions
+
         fix = "create the bucket, or check AWS_ENDPOINT_URL and the AWS_* credentials"
         try:
             self.client.head_bucket(Bucket=self.bucket)
@@ -255,6 +265,8 @@ class S3Store(Store):
         self._abort(self.key(leftover.shard), leftover.handle)
 
     def _abort(self, key: str, upload_id: str) -> None:
+        import botocore.exceptions
+
         with s3_errors(f"aborting an incomplete upload of {key}"):
             try:
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
