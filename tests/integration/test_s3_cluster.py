@@ -99,7 +99,8 @@ TRADES_PER_DAY = 800_000  # about 14 MB of Parquet: two parts of a multipart upl
 def test_a_worker_killed_mid_upload_leaves_no_object_and_reconcile_clears_its_upload(
     make_cluster, s3_env, s3_server
 ):
-    cluster = make_cluster("--trades-per-day", str(TRADES_PER_DAY), **s3_env)
+    # Pages answer slowly enough that the upload is caught between its first part and commit.
+    cluster = make_cluster("--latency-ms", "20", "--trades-per-day", str(TRADES_PER_DAY), **s3_env)
     store = Settings.from_env(cluster.env).store()
     day = Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-03-01")
     key = store.key(day)
