@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import redis
 
-from storage.files import stored_shards
-from storage.layout import shard_path
 from storage.parquet import StoredFile
 from storage.shards import Shard
+from storage.store import Store
 
 PREFIX = "shardfetch:"
 PLANNED = PREFIX + "planned"  # set of every shard key ever planned
@@ -25,7 +23,7 @@ PARTIAL = PREFIX + "partial"  # set: file stored for a period that had not ended
 QUEUED = PREFIX + "queued"  # hash key -> ms when its message was sent
 RUNNING = PREFIX + "running"  # set: a worker started it and has not finished
 FAILED = PREFIX + "failed"  # hash key -> reason
-FILES = PREFIX + "files"  # hash key -> JSON {rows, bytes, complete, source, archive_sha256?}
+FILES = PREFIX + "files"  # hash key -> JSON {rows, bytes, complete, source, etag?, archive_sha256?}
 LOCK = PREFIX + "lock:"  # LOCK + key -> token of the worker holding the shard
 
 CLAIMED, SKIP_DONE, SKIP_BUSY = 1, 0, 2
@@ -139,6 +137,13 @@ class Ledger:
         self.client.sadd(RUNNING, shard.key)
         return True
 
+    def locked(self, shards: Sequence[Shard]) -> list[bool]:
+        """Whether a worker holds each shard's lock now (it is writing the shard)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in shards:
+            pipe.exists(LOCK + shard.key)
+        return [bool(x) for x in pipe.execute()]
+
     def refresh_lock(self, shard: Shard, token: str, ttl_ms: int) -> bool:
         return bool(self._refresh(keys=[LOCK + shard.key], args=[token, ttl_ms]))
 
@@ -158,11 +163,14 @@ class Ledger:
         source: str,
         archive_sha256: str | None = None,
     ) -> None:
-        """Record a renamed-into-place file: done if its period had ended, else partial.
+        """Record a committed file: done if its period had ended, else partial.
 
-        `archive_sha256` lists the verified checksums of the archive files it was read from.
+        Its size and, on object storage, its ETag are recorded; `archive_sha256` lists the
+        verified checksums of the archive files it was read from.
         """
         info = {"rows": stored.rows, "bytes": stored.bytes, "complete": complete, "source": source}
+        if stored.etag:
+            info["etag"] = stored.etag
         if archive_sha256:
             info["archive_sha256"] = archive_sha256
         pipe = self.client.pipeline(transaction=True)
@@ -220,25 +228,27 @@ class Ledger:
         return out
 
     def files(self) -> dict[str, dict]:
-        """Shard key -> {rows, bytes, complete, source, archive_sha256?} of every known file."""
+        """Shard key -> {rows, bytes, complete, source, etag?, archive_sha256?} of every file."""
         return {k.decode(): json.loads(v) for k, v in self.client.hgetall(FILES).items()}
 
     def failures(self) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.client.hgetall(FAILED).items()}
 
     # -- recovery -----------------------------------------------------------------------
-    def rebuild_from_files(self, data_dir: Path) -> Rebuilt:
-        """Make done, partial and the file index say what the files under `data_dir` say.
+    def rebuild_from_files(self, store: Store) -> Rebuilt:
+        """Make done, partial and the file index say what the files in `store` say.
 
         Used after Redis lost the ledger. Only adds what the files show, then drops entries
         whose file no longer exists, so a worker finishing a shard meanwhile loses nothing
-        (its file is renamed into place before it is marked done).
+        (its file is committed before it is marked done).
         """
-        stored = list(stored_shards(data_dir))
+        stored = list(store.stored())
         known = {k.decode() for k in self.client.sunion(DONE, PARTIAL)}
         pipe = self.client.pipeline(transaction=True)
         for f in stored:
             info = {"rows": f.rows, "bytes": f.bytes, "complete": f.complete, "source": f.source}
+            if f.etag:
+                info["etag"] = f.etag
             if f.metadata.get("archive_sha256"):
                 info["archive_sha256"] = f.metadata["archive_sha256"]
             pipe.sadd(DONE if f.complete else PARTIAL, f.shard.key)
@@ -247,7 +257,7 @@ class Ledger:
             pipe.sadd(PLANNED, f.shard.key)
             pipe.hdel(FAILED, f.shard.key)
         keys = {f.shard.key for f in stored}
-        gone = [k for k in known - keys if not shard_path(data_dir, Shard.parse(k)).exists()]
+        gone = [k for k in known - keys if not store.exists(Shard.parse(k))]
         for key in gone:
             pipe.srem(DONE, key)
             pipe.srem(PARTIAL, key)

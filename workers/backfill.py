@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from storage.errors import ShardBusy
 from storage.ledger import Ledger
-from storage.parquet import ShardWriter, remove_stale_temps
+from storage.parquet import ShardWriter
 from storage.shards import Shard
 from workers.archive import source as sourcing_of
 from workers.archive_csv import read_batches
@@ -92,10 +92,10 @@ def backfill(shard: Shard, rt: Runtime, source: str = "auto") -> Outcome:
 
 def _store(shard: Shard, rt: Runtime, source: str) -> Outcome:
     started = time.monotonic()
-    data_dir = rt.settings.data_dir
-    removed = remove_stale_temps(data_dir, shard)
+    store = rt.store
+    removed = store.remove_leftovers(shard)
     if removed:
-        log.info("%s: removed %d temp file(s) a killed worker left", shard.key, removed)
+        log.info("%s: removed %d leftover(s) of a killed writer", shard.key, removed)
     now_ms = int(time.time() * 1000)
     until_ms = min(shard.end_ms, now_ms)
     complete = shard.end_ms <= now_ms
@@ -131,11 +131,11 @@ def _store(shard: Shard, rt: Runtime, source: str) -> Outcome:
                 attempts=rt.settings.page_attempts,
             )
             async for batch in batches:
-                if shard.dtype == "klines" and not complete:
+                if shard.kind.interval and not complete:
                     batch = _closed_candles(batch, now_ms)
                 writer.write(batch)
 
-        with ShardWriter(data_dir, shard, metadata) as writer:
+        with ShardWriter(store, shard, metadata) as writer:
             rt.run(pump(writer))
             stored = writer.commit()
     rt.ledger.mark_stored(

@@ -31,6 +31,7 @@ class Runtime:
         self.loop = asyncio.new_event_loop()
         self.redis = redis.Redis.from_url(settings.redis_url)
         self.ledger = Ledger(self.redis)
+        self.store = settings.store()
         self._aioredis = aioredis.Redis.from_url(settings.redis_url)
         self.limiter = Limiter(
             self._aioredis,

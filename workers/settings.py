@@ -6,9 +6,11 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from storage.errors import ConfigError
+from storage.s3 import S3Options
+from storage.store import Store
+from storage.stores import check_location, open_store
 from workers.exchanges import ADAPTERS
 from workers.exchanges.base import Adapter
 
@@ -50,7 +52,10 @@ def budget_var(exchange: str, group: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://localhost:6379/0"
-    data_dir: Path = Path("./data")
+    #: a local folder or s3://bucket/prefix (see storage.stores)
+    data_dir: str = "./data"
+    #: endpoint and credentials for an s3:// DATA_DIR (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID ...)
+    s3: S3Options = field(default_factory=S3Options)
     #: base URL per (exchange, market), e.g. ("binance", "spot") -> "https://api.binance.com"
     urls: Mapping[tuple[str, str], str] = field(default_factory=dict)
     #: budget per (exchange, endpoint group)
@@ -93,7 +98,13 @@ class Settings:
                 budgets[(name, group)] = Budget.parse(env.get(var) or default, var)
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
-            data_dir=Path(env.get("DATA_DIR", str(cls.data_dir))),
+            data_dir=check_location(env.get("DATA_DIR") or cls.data_dir),
+            s3=S3Options(
+                endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+                access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+                secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+                region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            ),
             urls=urls,
             budgets=budgets,
             limit_key=env.get("SHARDFETCH_LIMIT_KEY", cls.limit_key).strip(),
@@ -111,6 +122,10 @@ class Settings:
                 env, "SHARDFETCH_VISIBILITY_TIMEOUT_S", cls.visibility_timeout_s
             ),
         )
+
+    def store(self) -> Store:
+        """The dataset's store; S3 clients inside it connect on first use."""
+        return open_store(self.data_dir, self.s3)
 
     def adapter(self, exchange: str) -> Adapter:
         cls = ADAPTERS[exchange]

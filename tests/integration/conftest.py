@@ -49,13 +49,16 @@ class Cluster:
         }
         self.workers: list[Worker] = []
 
-    def start_worker(self, name: str, concurrency: int = 1, queue: str = "binance") -> Worker:
+    def start_worker(
+        self, name: str, concurrency: int = 1, queue: str = "binance", cwd: Path | None = None
+    ) -> Worker:
         worker = Worker(
             self.workdir,
             self.env,
             f"{name}{len(self.workers)}",
             queue=queue,
             concurrency=concurrency,
+            cwd=cwd,
         )
         self.workers.append(worker)
         return worker

@@ -39,7 +39,8 @@ class FakeHttp:
 
 class FakeRuntime:
     def __init__(self, ledger: Ledger, data_dir: Path) -> None:
-        self.settings = Settings(data_dir=data_dir, lock_ttl_s=30)
+        self.settings = Settings(data_dir=str(data_dir), lock_ttl_s=30)
+        self.store = self.settings.store()
         self.ledger = ledger
         self.http = FakeHttp()
         self.downloader = Downloader(self.http)  # --source rest never downloads
