@@ -6,24 +6,20 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.table import Table
-
 from producer.enqueue import enqueue
 from producer.listing import FirstDataCache, first_data
 from producer.plan import Plan, Window, plan, window_from
-from producer.reach import null_note, split_sources, unreachable_warning
+from producer.sources import print_plan, report, sort_plans
 from producer.terminal import make_console
 from producer.wait import wait
 from storage.errors import InputError
 from storage.ledger import Ledger
 from storage.shards import DTYPES, Shard
-from workers.archive import planned_files, source_label
 from workers.exchanges import ADAPTERS
-from workers.exchanges.base import ArchiveFile
 from workers.runtime import Runtime
 from workers.settings import ARCHIVE, Settings, url_var
 
-__all__ = ["Job", "make_plans", "print_plan", "run_enqueue", "unreachable_warning"]
+__all__ = ["Job", "make_plans", "run_enqueue"]
 
 out = make_console()
 
@@ -57,12 +53,15 @@ class Job:
         unknown = [d for d in dtypes if d not in DTYPES]
         if unknown or not dtypes:
             raise InputError(f"--data {','.join(dtypes)!r}: choose from {', '.join(DTYPES)}")
-        adapter = ADAPTERS[exchange]
-        if any(DTYPES[d].interval for d in dtypes) and interval not in adapter.intervals:
-            raise InputError(
-                f"interval {interval!r} is not offered by {exchange}: "
-                f"choose one of {' '.join(adapter.intervals)}"
-            )
+        caps = ADAPTERS[exchange].capabilities
+        for dtype in dtypes:
+            market = caps.market_for("spot", dtype)
+            offered = market.intervals(dtype)
+            if DTYPES[dtype].interval and interval not in offered:
+                raise InputError(
+                    f"interval {interval!r} is not offered by {exchange} {market.name} for "
+                    f"{dtype}: choose one of {' '.join(offered)}"
+                )
         return cls(
             exchange,
             tuple(dict.fromkeys(symbols)),
@@ -74,7 +73,8 @@ class Job:
         )
 
     def market(self, dtype: str) -> str:
-        return ADAPTERS[self.exchange].markets[dtype]
+        """The dataset market (spot, usdm, linear, ...) the job reads `dtype` from."""
+        return ADAPTERS[self.exchange].capabilities.market_for("spot", dtype).name
 
 
 async def _first_data(job: Job, rt: Runtime, symbol: str, dtype: str) -> datetime | None:
@@ -132,6 +132,7 @@ def run_enqueue(
         )
     plans = make_plans(job, settings)
     shards: list[Shard] = []
+    source_plans = []
     for p, (symbol, dtype) in zip(
         plans, [(s, d) for s in job.symbols for d in job.dtypes], strict=True
     ):
@@ -140,15 +141,13 @@ def run_enqueue(
                 f"[yellow]note[/yellow]: {job.exchange} has no {dtype} for {symbol} in "
                 "this window (before its listing?); nothing to fetch"
             )
-        split = split_sources(adapter, p.shards, _ms(job.now), job.source)
-        if split.beyond:
-            archived = adapter.archive is not None and job.source != "rest"
-            out.print(unreachable_warning(job.exchange, split.beyond, split.reach, archived))
-        for columns, lacking in split.nulls.items():
-            out.print(null_note(lacking, columns, job.source))
-        shards.extend(split.served)
+        sorted_ = sort_plans(adapter, p.shards, _ms(job.now), job.source)
+        report(out, sorted_)
+        source_plans.extend(sorted_.plans)
+        shards.extend(sorted_.served)
     if dry_run:
-        print_plan(job, shards, ledger, settings)
+        done = ledger.is_done(shards)
+        print_plan(out, job.exchange, job.source, source_plans, done, settings)
         return 0
     from workers.celery import app
 
@@ -193,69 +192,6 @@ def wait_and_report(
     if failed:
         out.print("fix the cause, then `producer retry-failed` sends the failed shards again")
     return 1 if failed else 0
-
-
-def print_plan(job: Job, shards: list[Shard], ledger: Ledger, settings: Settings) -> None:
-    adapter = settings.adapter(job.exchange)
-    done = dict(zip(shards, ledger.is_done(shards), strict=True))
-    now_ms = _ms(job.now)
-    table = Table(title=f"plan for {job.exchange}, source {job.source} (dry run: nothing enqueued)")
-    for col in (
-        "market",
-        "dtype",
-        "symbol",
-        "source",
-        "shards",
-        "first",
-        "last",
-        "done",
-        "to fetch",
-        "archive files",
-        "est. weight",
-        "at budget",
-    ):
-        table.add_column(col)
-    groups: dict[tuple, list[tuple[Shard, list[ArchiveFile]]]] = {}
-    for s in shards:
-        until_ms = min(s.end_ms, now_ms)
-        files = planned_files(adapter, s, now_ms, job.source)
-        source = source_label(files, until_ms)
-        if job.source == "archive" and source != "archive":
-            source = "none: fails"  # archive only, and the archive cannot have it yet
-        groups.setdefault((s.market, s.dtype, s.symbol, s.interval, source), []).append((s, files))
-    for (market, dtype, symbol, interval, source), group in groups.items():
-        todo = [(s, files) for s, files in group if not done[s]]
-        requests = [
-            r
-            for s, files in todo
-            if source in ("rest", "archive+rest")
-            for r in adapter.requests(s, min(s.end_ms, now_ms), files[-1].end_ms if files else None)
-        ]
-        downloads = [f for _, files in todo for f in files]
-        weight = sum(r.weight for r in requests)
-        seconds = 0.0
-        if requests:
-            budget = settings.budgets[(job.exchange, requests[0].group)]
-            seconds += weight / budget.weight * budget.seconds
-        if downloads:
-            budget = settings.budgets[(job.exchange, downloads[0].group)]
-            seconds += sum(f.weight for f in downloads) / budget.weight * budget.seconds
-        cursor = "≥" if dtype == "aggtrades" and requests else ""  # later cursor pages unknown
-        table.add_row(
-            market,
-            f"{dtype} {interval}" if interval else dtype,
-            symbol,
-            source,
-            str(len(group)),
-            group[0][0].period,
-            group[-1][0].period,
-            str(len(group) - len(todo)),
-            str(len(todo)),
-            f"{len(downloads):,}",
-            f"{cursor}{weight:,}",
-            f"{cursor}{seconds:,.0f} s",
-        )
-    out.print(table)
 
 
 def _ms(moment: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import threading
@@ -20,10 +21,11 @@ from storage.errors import ShardBusy
 from storage.ledger import Ledger
 from storage.parquet import ShardWriter
 from storage.shards import Shard
-from workers.archive import source as sourcing_of
+from workers.archive import gather_files
 from workers.archive_csv import read_batches
 from workers.fetch import fetch_shard
 from workers.runtime import Runtime
+from workers.sourceplan import capability_of, plan_sources
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 class Outcome:
     shard: str
     state: str  # done | partial | skipped
-    source: str = ""  # archive | archive+rest | rest
+    source: str = ""  # the origin: archive | archive+rest | rest | none
     rows: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -75,9 +77,9 @@ def held(ledger: Ledger, shard: Shard, ttl_s: float) -> Iterator[bool]:
 def backfill(shard: Shard, rt: Runtime, source: str = "auto") -> Outcome:
     """Fetch and store `shard` unless it is done or another worker holds it.
 
-    `source` is auto (archive files for closed periods, REST for the rest and for anything
-    the archive lacks), archive (archive only, else fail) or rest. Errors propagate:
-    TransientError for the task to retry, PermanentError to fail it.
+    `source` is the mode: auto (archive files for closed periods, REST for the rest and for
+    anything the archive lacks), archive (archive only, else fail) or rest. Errors
+    propagate: TransientError for the task to retry, PermanentError to fail it.
     """
     if rt.ledger.is_done([shard])[0]:
         return Outcome(shard.key, "skipped", note="already done")
@@ -100,33 +102,40 @@ def _store(shard: Shard, rt: Runtime, source: str) -> Outcome:
     until_ms = min(shard.end_ms, now_ms)
     complete = shard.end_ms <= now_ms
     adapter = rt.adapter(shard.exchange)
+    market = adapter.capabilities.market(shard.market)
+    plan = plan_sources(shard, market, now_ms, source)
     with tempfile.TemporaryDirectory(prefix="shardfetch-archive-") as tmp:
-        sourcing = rt.run(
-            sourcing_of(rt.downloader, adapter, shard, now_ms, until_ms, source, Path(tmp))
-        )
+        gathered = rt.run(gather_files(rt.downloader, adapter, plan, Path(tmp)))
+        plan = gathered.plan
         metadata = {
-            "source": sourcing.label,
+            "source": plan.origin,
             "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "complete": str(complete).lower(),
             "trade_ids": adapter.trade_ids,
         }
-        sha256 = ",".join(d.sha256 for d in sourcing.files)
-        if sourcing.files:
-            metadata["archive_files"] = ",".join(d.file.name for d in sourcing.files)
+        snapshot_ms = capability_of(shard, market).snapshot_ms
+        if snapshot_ms:
+            metadata["snapshot_ms"] = str(snapshot_ms)
+        if plan.unreachable is not None:
+            metadata["incomplete"] = plan.why
+            metadata["unreachable"] = json.dumps(list(plan.unreachable))
+        sha256 = ",".join(d.sha256 for d in gathered.files)
+        if gathered.files:
+            metadata["archive_files"] = ",".join(d.file.name for d in gathered.files)
             metadata["archive_sha256"] = sha256
 
         async def pump(writer: ShardWriter) -> None:
-            for downloaded in sourcing.files:
+            for downloaded in gathered.files:
                 for batch in read_batches(downloaded.path, adapter.archive, shard, downloaded.file):
                     writer.write(batch)
-            if sourcing.rest_from_ms is None:
+            if plan.rest_from_ms is None:
                 return
             batches = fetch_shard(
                 rt.http,
                 adapter,
                 shard,
                 until_ms,
-                start_ms=sourcing.rest_from_ms,
+                start_ms=plan.rest_from_ms,
                 concurrency=rt.settings.page_concurrency,
                 attempts=rt.settings.page_attempts,
             )
@@ -139,22 +148,23 @@ def _store(shard: Shard, rt: Runtime, source: str) -> Outcome:
             rt.run(pump(writer))
             stored = writer.commit()
     rt.ledger.mark_stored(
-        shard, stored, complete=complete, source=sourcing.label, archive_sha256=sha256 or None
+        shard, stored, complete=complete, source=plan.origin, archive_sha256=sha256 or None
     )
     seconds = time.monotonic() - started
     state = "done" if complete else "partial"
     log.info(
-        "%s: %s from %s, %d rows, %d bytes, %.2fs",
+        "%s: %s from %s, %d rows, %d bytes, %.2fs%s",
         shard.key,
         state,
-        sourcing.label,
+        plan.origin,
         stored.rows,
         stored.bytes,
         seconds,
+        f"; incomplete: {plan.why}" if plan.unreachable else "",
     )
-    note = sourcing.note
+    note = "; ".join(n for n in (gathered.note, plan.why) if n)
     return Outcome(
-        shard.key, state, sourcing.label, stored.rows, stored.bytes, round(seconds, 3), note
+        shard.key, state, plan.origin, stored.rows, stored.bytes, round(seconds, 3), note
     )
 
 

@@ -13,17 +13,18 @@ import pyarrow.compute as pc
 from storage.errors import PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities
 from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
-    RestReach,
     Usage,
     check_http,
     load_json,
     retry_after_s,
 )
 from workers.exchanges.binance_archive import BinanceArchive
+from workers.exchanges.binance_capabilities import BINANCE
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -132,13 +133,15 @@ class Binance:
         # The archive host publishes no limit: five downloads a second per cluster is polite.
         "archive": "300/60",
     }
-    markets: ClassVar[dict[str, str]] = {"klines": "spot", "aggtrades": "spot", "funding": "usdm"}
-    intervals: ClassVar[tuple[str, ...]] = tuple(INTERVAL_MS)
+    #: every market as declared; an instance holds them as configured (no archive URL:
+    #: no archive)
+    capabilities: Capabilities = BINANCE
     trade_ids: ClassVar[str] = "contiguous"
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
         self.archive = BinanceArchive(self.urls["archive"]) if "archive" in self.urls else None
+        self.capabilities = BINANCE if self.archive else BINANCE.without_archive()
 
     def _request(self, shard_market: str, dtype: str, params: dict, **kw) -> PageRequest:
         url = self.urls[shard_market] + PATHS[(shard_market, dtype)]
@@ -192,9 +195,6 @@ class Binance:
         params = {"symbol": symbol, "startTime": start_ms, "endTime": until_ms - 1}
         params["limit"] = FUNDING_PAGE
         return self._request("usdm", "funding", params, weight=1, until_ms=until_ms)
-
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        return None  # Binance's REST API serves every data type back to the listing
 
     def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:
         if dtype == "funding":

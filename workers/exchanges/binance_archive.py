@@ -9,23 +9,19 @@ the funding archive has no mark price.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from storage.schemas import SCHEMAS
-from storage.shards import Shard, to_ms
+from storage.shards import Shard
 from workers.exchanges.base import ArchiveFile, CsvLayout
+from workers.sourceplan import Span
 
-DAY_MS = 86_400_000
 #: any time value with 16 or more digits is in microseconds (spot files from 2025 on)
 MICROS_FROM = 10**15
 MARKET_PATH = {"spot": "spot", "usdm": "futures/um"}
-#: intervals with daily files; daily files are used for the open month only where a day holds
-#: at least half a REST page, so downloads never outnumber the pages they replace
-DAILY_INTERVALS = {"1s": 86_400, "1m": 1_440}
-HALF_PAGE = 500
 GROUP = "archive"
 
 I64, F64 = pa.int64(), pa.float64()
@@ -64,6 +60,15 @@ TIME_COLUMNS = {
 }
 
 
+#: data type -> (the archive's kind, its file label; None: the shard's interval)
+KINDS: dict[str, tuple[str, str | None]] = {
+    "klines": ("klines", None),
+    "aggtrades": ("aggTrades", "aggTrades"),
+    "funding": ("fundingRate", "fundingRate"),
+}
+INTERVAL_KINDS = ("klines",)
+
+
 def _ms(values: pa.Array) -> pa.Array:
     """Epoch integers to timestamp[ms], whatever their unit: >= 16 digits means microseconds."""
     micros = pc.greater_equal(values, MICROS_FROM)
@@ -77,55 +82,25 @@ class BinanceArchive:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
-    def _file(
-        self,
-        shard: Shard,
-        cadence: str,
-        kind: str,
-        label: str,
-        day: str,
-        start_ms: int,
-        end_ms: int,
-    ) -> ArchiveFile:
-        folder = f"{shard.symbol}/{label}" if kind == "klines" else shard.symbol
-        url = (
-            f"{self.base_url}/data/{MARKET_PATH[shard.market]}/{cadence}/{kind}/{folder}/"
-            f"{shard.symbol}-{label}-{day}.zip"
-        )
-        return ArchiveFile(url, start_ms, end_ms, GROUP, checksum_url=url + ".CHECKSUM")
-
     def listing_url(self, shard: Shard) -> str | None:
         return None  # file names follow from the shard
 
-    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
-        if shard.market not in MARKET_PATH or (shard.dtype == "funding" and shard.market != "usdm"):
-            return []
-        whole = (shard.start_ms, shard.end_ms)
-        if shard.dtype == "aggtrades":
-            if shard.end_ms > now_ms:
-                return []
-            return [self._file(shard, "daily", "aggTrades", "aggTrades", shard.period, *whole)]
-        if shard.dtype == "funding":
-            if shard.end_ms > now_ms:
-                return []
-            return [
-                self._file(shard, "monthly", "fundingRate", "fundingRate", shard.period, *whole)
-            ]
-        label = "1mo" if shard.interval == "1M" else shard.interval
-        if shard.end_ms <= now_ms:
-            return [self._file(shard, "monthly", "klines", label, shard.period, *whole)]
-        if DAILY_INTERVALS.get(shard.interval or "", 0) < HALF_PAGE:
-            return []
-        out, day = [], shard.start
-        while to_ms(day + timedelta(days=1)) <= now_ms:
-            start = to_ms(day)
-            name = day.date().isoformat()
-            out.append(self._file(shard, "daily", "klines", label, name, start, start + DAY_MS))
-            day += timedelta(days=1)
-        return out
-
-    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
-        return ("mark_price",) if shard.dtype == "funding" else ()
+    def file(self, shard: Shard, span: Span, listing: str | None = None) -> ArchiveFile | None:
+        """`.../monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01.zip` for a month,
+        `.../daily/aggTrades/BTCUSDT/BTCUSDT-aggTrades-2024-01-15.zip` for a day."""
+        if shard.market not in MARKET_PATH:
+            return None
+        kind, label = KINDS[shard.dtype]
+        if label is None:
+            label = "1mo" if shard.interval == "1M" else shard.interval
+        folder = f"{shard.symbol}/{label}" if kind in INTERVAL_KINDS else shard.symbol
+        day = datetime.fromtimestamp(span.start_ms / 1000, UTC).date().isoformat()
+        cadence, stamp = ("monthly", day[:7]) if span.cadence == "month" else ("daily", day)
+        url = (
+            f"{self.base_url}/data/{MARKET_PATH[shard.market]}/{cadence}/{kind}/{folder}/"
+            f"{shard.symbol}-{label}-{stamp}.zip"
+        )
+        return ArchiveFile(url, span.start_ms, span.end_ms, GROUP, checksum_url=url + ".CHECKSUM")
 
     def columns(self, shard: Shard) -> dict[str, pa.DataType | None]:
         """Columns in file order; None marks one that is not kept."""
@@ -148,7 +123,7 @@ class BinanceArchive:
         types = {name: kind for name, kind in columns.items() if kind is not None}
         return CsvLayout(tuple(columns), types, self.has_header(first_line))
 
-    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard, first_row: int = 0) -> pa.RecordBatch:
         """`1735689600000000,93576.00000000,…,True,True` (spot 2025, µs) or
         `1704067200000,42314.00,…` (ms): times to ms, columns in the schema's order."""
         schema = SCHEMAS[shard.dtype]

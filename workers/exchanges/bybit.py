@@ -4,8 +4,8 @@ Quirks kept here: `category` on every request, interval names `1 … 720 D W M`,
 come newest first, a funding page cap of 200, errors inside HTTP 200 bodies (`retCode`),
 and HTTP 403 for a rate-limit breach, after which the IP must wait about ten minutes.
 Trades: REST serves only the latest 1,000, so history comes from Bybit's public trade
-archive (bybit_archive.py), closed days only; `rest_reach` says so and the plan skips what
-the archive cannot have yet.
+archive (bybit_archive.py), closed days only; the capability table says so and the plan
+skips what the archive cannot have yet.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import pyarrow.compute as pc
 from storage.errors import ExchangeUnavailable, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities
 from workers.exchanges import columns as col
-from workers.exchanges.base import Page, PageRequest, RestReach, Usage, check_http, load_json
+from workers.exchanges.base import Page, PageRequest, Usage, check_http, load_json
 from workers.exchanges.bybit_archive import BybitArchive
+from workers.exchanges.bybit_capabilities import BYBIT
 from workers.exchanges.columns import INTERVAL_MS
 
 INTERVALS = {
@@ -61,32 +63,21 @@ class Bybit:
     # ten-minute ban, so the default keeps a sixth in reserve. The archive host publishes
     # no limit: five downloads (or directory pages) a second per cluster is polite.
     rate_limits: ClassVar[dict[str, str]] = {"ip": "500/5", "archive": "300/60"}
-    markets: ClassVar[dict[str, str]] = {
-        "klines": "spot",
-        "aggtrades": "spot",
-        "funding": "linear",
-    }
-    intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
+    #: every market as declared; an instance holds them as configured (no archive URL:
+    #: no archive)
+    capabilities: Capabilities = BYBIT
     trade_ids: ClassVar[str] = "sparse"  # archive trade ids restart every day
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
         self.archive = BybitArchive(urls["archive"]) if "archive" in urls else None
+        self.capabilities = BYBIT if self.archive else BYBIT.without_archive()
 
     def _get(self, path: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())
         return PageRequest(self.url + path, query, "ip", 1, **kw)
 
     # -- planning -----------------------------------------------------------------------
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        if dtype == "aggtrades":
-            return RestReach(
-                now_ms,
-                "Bybit's REST API serves only its latest 1,000 trades (history is in its "
-                "public trade archive)",
-            )
-        return None
-
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
@@ -116,7 +107,7 @@ class Bybit:
                 self._funding_request(shard, t, min(t + FUNDING_WINDOW_MS, until_ms))
                 for t in range(start, until_ms, FUNDING_WINDOW_MS)
             ]
-        raise PermanentError("bybit: trade history is not served over REST (see rest_reach)")
+        raise PermanentError("bybit: trade history is not served over REST (its capabilities)")
 
     def _funding_request(self, shard: Shard, start_ms: int, until_ms: int) -> PageRequest:
         params = {"category": shard.market, "symbol": shard.symbol, "startTime": start_ms}

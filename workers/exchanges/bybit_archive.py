@@ -30,6 +30,7 @@ from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.exchanges import columns as col
 from workers.exchanges.base import ArchiveFile, CsvLayout
+from workers.sourceplan import Span
 
 GROUP = "archive"
 #: the columns read, by header name, and what they are read as
@@ -65,25 +66,19 @@ class BybitArchive:
             return None
         return f"{self.base_url}/spot/{shard.symbol}/"
 
-    def _file(self, shard: Shard, name: str) -> ArchiveFile:
-        url = f"{self.base_url}/spot/{shard.symbol}/{name}"
-        return ArchiveFile(url, shard.start_ms, shard.end_ms, GROUP, packing="gzip")
-
-    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
-        if self.listing_url(shard) is None or shard.end_ms > now_ms:
-            return []
+    def file(self, shard: Shard, span: Span, listing: str | None = None) -> ArchiveFile | None:
+        """The day's `BTCUSDT_2024-03-15.csv.gz`; where the directory page lists none, the
+        month's dump `BTCUSDT_2024-03.csv.gz` (its rows outside the day are dropped)."""
+        if self.listing_url(shard) is None:
+            return None
         daily = f"{shard.symbol}_{shard.period}.csv.gz"
-        if listing is None:
-            return [self._file(shard, daily)]
-        names = listed_names(listing)
-        if daily in names:
-            return [self._file(shard, daily)]
         monthly = f"{shard.symbol}_{shard.period[:7]}.csv.gz"
-        # The dump holds the whole month; the file's window keeps this day's rows.
-        return [self._file(shard, monthly)] if monthly in names else []
-
-    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
-        return ()
+        names = None if listing is None else listed_names(listing)
+        name = daily if names is None or daily in names else monthly
+        if names is not None and name not in names:
+            return None
+        url = f"{self.base_url}/spot/{shard.symbol}/{name}"
+        return ArchiveFile(url, span.start_ms, span.end_ms, GROUP, packing="gzip")
 
     def layout(self, shard: Shard, first_line: bytes) -> CsvLayout:
         """`id,timestamp,price,volume,side,rpi` then `1,1710288000123,71502.34,0.00215,buy,0`."""
@@ -104,7 +99,7 @@ class BybitArchive:
         )
         return CsvLayout(names, TYPES, header=True)
 
-    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard, first_row: int = 0) -> pa.RecordBatch:
         ids = raw.column("id")
         return pa.RecordBatch.from_arrays(
             [

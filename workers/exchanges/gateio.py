@@ -21,19 +21,20 @@ import pyarrow.compute as pc
 from storage.errors import InputError, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities
 from workers.exchanges import columns as col
 from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
-    RestReach,
     Usage,
     check_http,
     load_json,
     retry_after_s,
 )
-from workers.exchanges.columns import DAY_MS, HOUR_MS, INTERVAL_MS
+from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
 from workers.exchanges.gateio_archive import GateArchive
+from workers.exchanges.gateio_capabilities import GATEIO
 
 #: the dataset's interval -> Gate's name (7d opens on Gate's weekly grid, 30d on months)
 INTERVALS = {
@@ -49,11 +50,8 @@ INTERVALS = {
     "1M": "30d",
 }
 CANDLE_PAGE = 1000
-CANDLE_REACH = 10_000  # Gate answers 400 for candles further back than this many intervals
-CANDLE_MARGIN = 100  # intervals of slack for shards that wait in the queue
 TRADE_PAGE = 1000
 TRADE_MAX_PAGE = 101  # limit × (page − 1) ≤ 100,000
-TRADE_REACH_MS = 30 * DAY_MS  # "by default, queries the last 30 days"; older is undocumented
 FUNDING_PAGE = 1000
 QUOTES = ("USDT", "USDC", "BTC", "ETH", "TRY", "EUR")
 # Monthly/weekly candles from 2015 to 2050 answer "since when" in one request.
@@ -122,37 +120,21 @@ class GateIo:
         # The archive host publishes no limit: five downloads a second per cluster is polite.
         "archive": "300/60",
     }
-    markets: ClassVar[dict[str, str]] = {
-        "klines": "spot",
-        "aggtrades": "spot",
-        "funding": "futures",
-    }
-    intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
+    #: every market as declared; an instance holds them as configured (no archive URL:
+    #: no archive)
+    capabilities: Capabilities = GATEIO
     trade_ids: ClassVar[str] = "sparse"  # one id sequence for every pair: gaps are normal
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
         self.archive = GateArchive(urls["archive"], pair) if "archive" in urls else None
+        self.capabilities = GATEIO if self.archive else GATEIO.without_archive()
 
     def _get(self, path: str, group: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())
         return PageRequest(self.url + path, query, group, 1, **kw)
 
     # -- planning -----------------------------------------------------------------------
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        if dtype == "klines":
-            step = INTERVAL_MS[interval]
-            return RestReach(
-                now_ms - (CANDLE_REACH - CANDLE_MARGIN) * step,
-                f"Gate's REST API serves only the latest {CANDLE_REACH:,} {interval} candles",
-            )
-        if dtype == "aggtrades":
-            return RestReach(
-                now_ms - TRADE_REACH_MS + DAY_MS,
-                "Gate documents its REST trades for the last 30 days only",
-            )
-        return None
-
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:

@@ -19,18 +19,19 @@ import pyarrow.compute as pc
 from storage.errors import InputError, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities
 from workers.exchanges import columns as col
 from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
-    RestReach,
     Usage,
     check_http,
     load_json,
     retry_after_s,
 )
 from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
+from workers.exchanges.mexc_capabilities import MEXC
 
 #: the dataset's interval -> MEXC spot's name (no 3m, 2h, 6h, 8h, 12h, 3d)
 SPOT_INTERVALS = {
@@ -98,14 +99,10 @@ class Mexc:
         "spot_aggtrades": "475/10",
         "contract": "19/2",
     }
-    markets: ClassVar[dict[str, str]] = {
-        "klines": "spot",
-        "aggtrades": "spot",
-        "funding": "contract",
-    }
-    intervals: ClassVar[tuple[str, ...]] = tuple(SPOT_INTERVALS)
     trade_ids: ClassVar[str] = "none"  # aggTrades ids are null; agg_id is made from the time
     archive: ClassVar[None] = None  # REST only, for now
+
+    capabilities: Capabilities = MEXC
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
@@ -120,18 +117,6 @@ class Mexc:
         return PageRequest(url, params, "contract", 1, until_ms, descending=True)
 
     # -- planning -----------------------------------------------------------------------
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        # The docs say nothing on depth; users report aggTrades windows more than a few hours
-        # back come back empty (mexcdevelop/mexc-api-sdk#34, 2023, still open), and MEXC
-        # points to its market-data download page for history.
-        if dtype == "aggtrades":
-            return RestReach(
-                now_ms,
-                "MEXC's aggTrades answers only for the last few hours (history is on MEXC's "
-                "market-data download page)",
-            )
-        return None
-
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
