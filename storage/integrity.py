@@ -107,7 +107,8 @@ def _sanity(shard: Shard, table: pa.Table) -> list[Finding]:
             pc.or_kleene(pc.greater(lo, pc.min_element_wise(o, c)), pc.greater(lo, h)),
             pc.less(h, pc.max_element_wise(o, c)),
         )
-        bad = pc.or_kleene(bad, pc.less_equal(lo, 0))
+        if not kind.signed:
+            bad = pc.or_kleene(bad, pc.less_equal(lo, 0))
         count = pc.sum(bad).as_py() or 0
         if count:
             first = _ints(table.column(kind.time_column).filter(bad))[0]
