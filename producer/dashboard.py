@@ -18,8 +18,7 @@ from rich.text import Text
 
 from storage.ledger import Ledger, ShardState
 from storage.shards import Shard
-from workers.ratelimit import cooldowns, usage
-from workers.settings import Budget
+from workers.ratelimit import Budget, cooldowns, usage
 
 FINISHED = ("done", "partial", "failed")
 

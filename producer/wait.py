@@ -13,7 +13,7 @@ from producer.dashboard import Pace, all_finished, render, snapshot
 from storage.errors import ShardfetchError
 from storage.ledger import Ledger, ShardState
 from storage.shards import Shard
-from workers.settings import Budget
+from workers.ratelimit import Budget
 
 
 def wait(

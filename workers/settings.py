@@ -11,28 +11,7 @@ from pathlib import Path
 from storage.errors import ConfigError
 from workers.exchanges import ADAPTERS
 from workers.exchanges.base import Adapter
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A rate budget: `weight` units per rolling `seconds`."""
-
-    weight: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str, name: str = "rate limit") -> Budget:
-        try:
-            weight_text, seconds_text = text.split("/")
-            budget = cls(int(weight_text), float(seconds_text))
-        except ValueError:
-            raise ConfigError(
-                f"{name}={text!r} is not weight/seconds; write it like 6000/60"
-            ) from None
-        if budget.weight <= 0 or not 0 < budget.seconds < math.inf:
-            raise ConfigError(f"{name}={text!r} must be positive, like 6000/60")
-        return budget
-
+from workers.ratelimit import Budget
 
 #: The base-URL "market" of an exchange's public archive (`BINANCE_ARCHIVE_URL`). Unset, it
 #: defaults to the real archive only while the exchange's REST URLs are the real hosts too.

@@ -13,8 +13,7 @@ from producer.wait import watch
 from storage.ledger import Ledger
 from storage.parquet import StoredFile
 from storage.shards import Shard
-from workers.ratelimit import Limiter
-from workers.settings import Budget
+from workers.ratelimit import Budget, Limiter
 
 BUDGETS = {("binance", "spot"): Budget(6000, 60), ("binance", "usdm"): Budget(2400, 60)}
 MONTHS = [Shard("binance", "spot", "klines", "BTCUSDT", f"2024-0{m}", "1m") for m in range(1, 6)]
