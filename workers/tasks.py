@@ -10,7 +10,7 @@ from storage.errors import PermanentError, ShardBusy, TransientError
 from storage.shards import Shard
 from workers.backfill import backfill
 from workers.celery import app
-from workers.fetch import backoff_s
+from workers.edge import Retry
 from workers.routing import FETCH_TASK
 from workers.runtime import Runtime
 from workers.settings import Settings
@@ -56,12 +56,13 @@ def fetch_shard(self, key: str, source: str = "auto") -> dict:
         return {"shard": key, "state": "failed", "note": str(exc)}
     except TransientError as exc:
         attempt = self.request.retries + 1
-        if attempt >= rt.settings.shard_attempts:
+        policy = Retry(rt.settings.shard_attempts, base_s=2.0, cap_s=120.0)
+        if policy.gives_up(attempt):
             reason = f"gave up after {attempt} attempts: {exc}"
             log.error("%s: %s", key, reason)
             rt.ledger.mark_failed(shard, reason)
             return {"shard": key, "state": "failed", "note": reason}
-        countdown = backoff_s(attempt, base_s=2.0, cap_s=120.0) + 1.0
+        countdown = policy.delay_s(exc, attempt) + 1.0
         log.warning("%s: attempt %d failed (%s); retry in %.1fs", key, attempt, exc, countdown)
         rt.ledger.mark_retrying(shard)
         raise self.retry(exc=exc, countdown=countdown) from None
