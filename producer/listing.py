@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import redis
 
 from storage.errors import InputError, PermanentError, ShardfetchError, TransientError
+from storage.keys import Keys
 from workers.edge import Retry
 from workers.exchanges.base import Adapter
 from workers.http import Http
@@ -47,21 +48,19 @@ async def first_data(
     return None if first_ms is None else datetime.fromtimestamp(first_ms / 1000, UTC)
 
 
-FIRST_DATA = "shardfetch:first_data:"  # + exchange:market:dtype:symbol -> first ms with data
-
-
 class FirstDataCache:
-    """Remembers each symbol's first data time in Redis, so a re-run asks the exchange nothing.
+    """Remembers each symbol's first data time in the dataset's Redis keys, so a re-run asks
+    the exchange nothing.
 
     Only found times are kept: a symbol without data yet may list later.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.client = client
+        self.prefix = keys.first_data
 
-    @staticmethod
-    def _key(exchange: str, market: str, dtype: str, symbol: str) -> str:
-        return f"{FIRST_DATA}{exchange}:{market}:{dtype}:{symbol}"
+    def _key(self, exchange: str, market: str, dtype: str, symbol: str) -> str:
+        return f"{self.prefix}{exchange}:{market}:{dtype}:{symbol}"
 
     def get(self, exchange: str, market: str, dtype: str, symbol: str) -> datetime | None:
         raw = self.client.get(self._key(exchange, market, dtype, symbol))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import Celery
 
+from storage.keys import Keys
+from workers.presence import Presence
 from workers.routing import route_shard, task_queues
 from workers.settings import Settings
 
@@ -12,6 +14,8 @@ def configure(app: Celery, settings: Settings) -> None:
     app.conf.update(
         broker_url=settings.redis_url,
         broker_connection_retry_on_startup=True,
+        # A worker reconnects however long Redis is gone; the ledger heals what was lost.
+        broker_connection_max_retries=None,
         # Delivery that survives crashes: ack after the work, requeue if the process dies,
         # take one message at a time, and let a message come back only after the longest
         # shard could have finished.
@@ -21,7 +25,12 @@ def configure(app: Celery, settings: Settings) -> None:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        # Each dataset has its own broker keys (queues, unacked messages, event channels)
+        # under its namespace, so `-Q binance` serves the dataset of this DATA_DIR only.
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            "global_keyprefix": Keys(settings.namespace).broker,
+        },
         task_ignore_result=True,
         task_queues=task_queues(),
         task_routes=(route_shard,),
@@ -35,3 +44,5 @@ def configure(app: Celery, settings: Settings) -> None:
 
 app = Celery("shardfetch", include=["workers.tasks"])
 configure(app, Settings.from_env())
+# Heartbeat, holders of received shards, hand-back on stop, and healing (workers/presence.py).
+app.steps["consumer"].add(Presence)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import aiohttp
+import kombu.exceptions
 import redis
 
 from storage.errors import ExchangeUnavailable, RateLimited, RedisUnavailable, TransientError
@@ -35,8 +36,9 @@ from workers.credentials import mask
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: What a Redis client raises when the server is gone, restarting or still loading its AOF.
-REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+#: What a Redis client raises when the server is gone, restarting or still loading its AOF,
+#: and what Celery raises when it cannot publish to the broker (the same Redis).
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, kombu.exceptions.OperationalError)
 
 
 def backoff_s(attempt: int, *, base_s: float = 0.5, cap_s: float = 30.0) -> float:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from storage.errors import RateLimited
-from workers.edge import mapped
+from workers.edge import REDIS_DOWN, mapped
 from workers.exchanges.base import Adapter, PageRequest
 from workers.ratelimit import Limiter
 
@@ -66,24 +66,34 @@ class Http:
             async with self.session.get(request.url, params=request.params) as response:
                 body = await response.read()
                 status, headers = response.status, response.headers
-            reported = adapter.usage(request, headers)
-            if reported is not None:
-                added = await self.limiter.observe(
-                    adapter.name, reported.group, reported.used, reported.window_s
-                )
-                if added:
-                    log.info(
-                        "%s %s: the exchange counts %d more weight than we spent; budget corrected",
-                        adapter.name,
-                        reported.group,
-                        added,
-                    )
+        await self._observe(adapter, request, headers)
         try:
             adapter.check(status, headers, body)
         except RateLimited as exc:
             await self.cool_down(adapter.name, request.url, exc)
             raise
         return body
+
+    async def _observe(self, adapter: Adapter, request: PageRequest, headers) -> None:
+        """Take in the weight the exchange says this IP used. Advisory: with Redis out of
+        reach the report is dropped, never the page (it would be fetched again)."""
+        reported = adapter.usage(request, headers)
+        if reported is None:
+            return
+        try:
+            added = await self.limiter.observe(
+                adapter.name, reported.group, reported.used, reported.window_s
+            )
+        except REDIS_DOWN as exc:
+            log.info("%s: weight report dropped, Redis did not answer (%s)", adapter.name, exc)
+            return
+        if added:
+            log.info(
+                "%s %s: the exchange counts %d more weight than we spent; budget corrected",
+                adapter.name,
+                reported.group,
+                added,
+            )
 
     async def download(self, url: str, sink: Sink, *, read_timeout_s: float) -> int:
         """Stream `url`'s body into `sink(chunk)`; returns the status (the body of a non-2xx

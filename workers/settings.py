@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.errors import ConfigError
+from storage.keys import check_namespace, namespace_of
 from workers.exchanges import ADAPTERS
 from workers.exchanges.base import Adapter
 from workers.ratelimit import Budget
@@ -30,6 +31,8 @@ def budget_var(exchange: str, group: str) -> str:
 class Settings:
     redis_url: str = "redis://localhost:6379/0"
     data_dir: Path = Path("./data")
+    #: the dataset's key prefix in Redis (storage/keys.py); "" derives it from `data_dir`
+    namespace: str = ""
     #: base URL per (exchange, market), e.g. ("binance", "spot") -> "https://api.binance.com"
     urls: Mapping[tuple[str, str], str] = field(default_factory=dict)
     #: budget per (exchange, endpoint group)
@@ -46,6 +49,29 @@ class Settings:
     http_timeout_s: float = 30.0
     lock_ttl_s: float = 60.0
     visibility_timeout_s: float = 6 * 3600.0
+    #: how long a task waits for an unreachable Redis before it gives the shard up to healing
+    redis_wait_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        name = self.namespace or namespace_of(str(self.data_dir))
+        object.__setattr__(self, "namespace", check_namespace(name))
+
+    # Healing runs on the lock's clock: a dead worker's shards are re-sent within about two
+    # lock TTLs, and every period below follows SHARDFETCH_LOCK_TTL_S.
+    @property
+    def heartbeat_s(self) -> float:
+        """How often a worker says it is alive (it counts as gone `lock_ttl_s` after)."""
+        return self.lock_ttl_s / 3
+
+    @property
+    def heal_period_s(self) -> float:
+        """How often one heal pass runs, cluster-wide."""
+        return self.lock_ttl_s / 3
+
+    @property
+    def lost_after_s(self) -> float:
+        """A message nobody received for this long, while its queue is empty, was lost."""
+        return 2 * self.lock_ttl_s
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,9 +94,12 @@ class Settings:
             for group, default in adapter.rate_limits.items():
                 var = budget_var(name, group)
                 budgets[(name, group)] = Budget.parse(env.get(var) or default, var)
+        data_dir = env.get("DATA_DIR") or str(cls.data_dir)
+        namespace = (env.get("SHARDFETCH_NAMESPACE") or "").strip()
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
-            data_dir=Path(env.get("DATA_DIR", str(cls.data_dir))),
+            data_dir=Path(data_dir),
+            namespace=check_namespace(namespace) if namespace else namespace_of(data_dir),
             urls=urls,
             budgets=budgets,
             limit_key=env.get("SHARDFETCH_LIMIT_KEY", cls.limit_key).strip(),
@@ -87,6 +116,7 @@ class Settings:
             visibility_timeout_s=_float(
                 env, "SHARDFETCH_VISIBILITY_TIMEOUT_S", cls.visibility_timeout_s
             ),
+            redis_wait_s=_float(env, "SHARDFETCH_REDIS_WAIT_S", cls.redis_wait_s),
         )
 
     def adapter(self, exchange: str) -> Adapter:

@@ -1,8 +1,20 @@
-"""The `fetch_shard` task: arguments, retries and the ledger on failure; the work is in backfill."""
+"""The `fetch_shard` task: arguments, retries and the ledger on every way out; the work is in
+workers/backfill.py.
+
+No exception leaves the task without the ledger saying what became of the shard: stored
+(done or partial), queued again (a retry, a worker that stops), passed on (another dataset's
+shard) or failed with its reason. A failure nobody foresaw (a parser bug, an answer of the
+wrong type, MemoryError) is recorded as `<ExceptionType>: <message>`, its traceback logged.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
@@ -10,13 +22,28 @@ from storage.errors import PermanentError, ShardBusy, TransientError
 from storage.shards import Shard
 from workers.backfill import backfill
 from workers.celery import app
-from workers.edge import Retry
+from workers.dispatch import pass_on, send
+from workers.edge import Retry, until_redis
 from workers.routing import FETCH_TASK
 from workers.runtime import Runtime
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _runtime: Runtime | None = None
+
+
+class Handback(BaseException):
+    """The worker is stopping (SIGTERM) while this process fetches a shard: stop at once and
+    hand the shard back to the queue. A BaseException, so no library's `except Exception`
+    swallows it on its way out of the fetch."""
+
+
+class _Stop:
+    """Whether this pool process is fetching a shard, and whether it was told to stop."""
+
+    working = False
+    stopping = False
 
 
 def runtime() -> Runtime:
@@ -26,9 +53,21 @@ def runtime() -> Runtime:
     return _runtime
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _Stop.working and not _Stop.stopping:
+        _Stop.stopping = True
+        raise Handback("the worker is stopping")
+    if not _Stop.working:  # idle: stop as a pool process does by default
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 @worker_process_init.connect
 def _open_runtime(**_: object) -> None:
     runtime()
+    # Celery resets SIGTERM in pool processes to "die at once", which leaves a shard's lock
+    # to expire; a SIGTERM to the worker's process group (a deploy) hands the shard back.
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @worker_process_shutdown.connect
@@ -40,29 +79,75 @@ def _close_runtime(**_: object) -> None:
 
 
 @app.task(name=FETCH_TASK, bind=True, max_retries=None)
-def fetch_shard(self, key: str, source: str = "auto") -> dict:
-    """Fetch one shard by key from `source` (auto|archive|rest); retried with backoff on
-    transient faults, failed on permanent ones."""
+def fetch_shard(self, key: str, source: str = "auto", dataset: str | None = None) -> dict:
+    """Fetch one shard by key from `source` (auto|archive|rest) into `dataset` (its
+    namespace); retried with backoff on transient faults, failed on permanent ones."""
     rt = runtime()
     shard = Shard.parse(key)
+    if dataset and dataset != rt.settings.namespace:
+        return _pass_on(rt, shard, source, dataset)
     try:
-        return backfill(shard, rt, source).as_dict()
+        _Stop.working, _Stop.stopping = True, False
+        try:
+            return backfill(shard, rt, source).as_dict()
+        finally:
+            _Stop.working = False
     except ShardBusy:
         # Not this delivery's failure: come back when the holder's lock could have expired.
-        raise self.retry(countdown=rt.settings.lock_ttl_s) from None
+        until_redis(
+            lambda: self.retry(countdown=rt.settings.lock_ttl_s), key, rt.settings.redis_wait_s
+        )
+        raise AssertionError("unreachable: retry raises") from None
+    except Handback:
+        return _hand_back(rt, shard, source)
     except PermanentError as exc:
-        log.error("%s: failed: %s", key, exc)
-        rt.ledger.mark_failed(shard, str(exc))
-        return {"shard": key, "state": "failed", "note": str(exc)}
+        return _fail(rt, shard, str(exc))
     except TransientError as exc:
         attempt = self.request.retries + 1
         policy = Retry(rt.settings.shard_attempts, base_s=2.0, cap_s=120.0)
         if policy.gives_up(attempt):
-            reason = f"gave up after {attempt} attempts: {exc}"
-            log.error("%s: %s", key, reason)
-            rt.ledger.mark_failed(shard, reason)
-            return {"shard": key, "state": "failed", "note": reason}
+            return _fail(rt, shard, f"gave up after {attempt} attempts: {exc}")
         countdown = policy.delay_s(exc, attempt) + 1.0
         log.warning("%s: attempt %d failed (%s); retry in %.1fs", key, attempt, exc, countdown)
-        rt.ledger.mark_retrying(shard)
-        raise self.retry(exc=exc, countdown=countdown) from None
+        _on_redis(rt, key, lambda: rt.ledger.mark_retrying(shard))
+        _on_redis(rt, key, partial(self.retry, exc=exc, countdown=countdown))
+        raise AssertionError("unreachable: retry raises") from None
+    except Exception as exc:  # a bug, an answer of an unforeseen shape, MemoryError ...
+        log.exception("%s: failed on an unexpected error", key)
+        return _fail(rt, shard, f"{type(exc).__name__}: {exc}")
+
+
+def _on_redis(rt: Runtime, key: str, call: Callable[[], T]) -> T:
+    return until_redis(call, key, rt.settings.redis_wait_s)
+
+
+def _fail(rt: Runtime, shard: Shard, reason: str) -> dict[str, Any]:
+    log.error("%s: failed: %s", shard.key, reason)
+    _on_redis(rt, shard.key, lambda: rt.ledger.mark_failed(shard, reason))
+    return {"shard": shard.key, "state": "failed", "note": reason}
+
+
+def _hand_back(rt: Runtime, shard: Shard, source: str) -> dict[str, Any]:
+    """Queue the shard again at once for the other workers; if Redis cannot be reached
+    while we stop, the healer re-sends it once this worker's heartbeat is gone."""
+    log.warning("%s: the worker is stopping: the shard goes back to the queue", shard.key)
+
+    def requeue_and_send() -> None:
+        if rt.ledger.requeue(shard):
+            send(app, [shard], source, rt.settings.namespace)
+
+    until_redis(requeue_and_send, shard.key, rt.settings.lock_ttl_s)
+    return {"shard": shard.key, "state": "handed back"}
+
+
+def _pass_on(rt: Runtime, shard: Shard, source: str, dataset: str) -> dict[str, Any]:
+    """A shard of another dataset reached this worker (its message named another namespace):
+    it is not written here; it goes to that dataset's own queue."""
+    log.error(
+        "%s: belongs to dataset %s, this worker serves %s: passed on to its queue",
+        shard.key,
+        dataset,
+        rt.settings.namespace,
+    )
+    _on_redis(rt, shard.key, lambda: pass_on(app, shard, source, dataset))
+    return {"shard": shard.key, "state": "passed on", "note": dataset}

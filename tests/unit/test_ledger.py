@@ -7,17 +7,11 @@ from pathlib import Path
 import fakeredis
 import pytest
 
-from storage.ledger import (
-    CLAIMED,
-    LOCK,
-    QUEUED,
-    RUNNING,
-    SKIP_BUSY,
-    SKIP_DONE,
-    Ledger,
-)
+from storage.keys import Keys
+from storage.ledger import CLAIMED, SKIP_BUSY, SKIP_DONE, Ledger
 from storage.parquet import StoredFile
 from storage.shards import Shard
+from tests.unit.conftest import NAMESPACE
 
 JAN = Shard.parse("binance:spot:klines:1m:BTCUSDT:2024-01")
 FEB = Shard.parse("binance:spot:klines:1m:BTCUSDT:2024-02")
@@ -25,6 +19,8 @@ DAY = Shard.parse("binance:spot:aggtrades:BTCUSDT:2024-01-15")
 FUND = Shard.parse("binance:usdm:funding:BTCUSDT:2024-01")
 HOUR_MS = 3_600_000
 TTL_MS = 60_000
+K = Keys(NAMESPACE)
+QUEUED, RUNNING, LOCK = K.queued, K.running, K.lock
 
 
 def stored(rows: int = 44_640, size: int = 1_234_567) -> StoredFile:
@@ -90,8 +86,8 @@ def test_an_orphan_whose_lock_expired_is_claimed_again_at_once(
 def test_two_producers_claiming_the_same_shards_send_each_once(
     redis_server: fakeredis.FakeServer,
 ) -> None:
-    one = Ledger(fakeredis.FakeRedis(server=redis_server))
-    two = Ledger(fakeredis.FakeRedis(server=redis_server))
+    one = Ledger(fakeredis.FakeRedis(server=redis_server), NAMESPACE)
+    two = Ledger(fakeredis.FakeRedis(server=redis_server), NAMESPACE)
     first = one.claim([JAN, FEB, DAY], stale_ms=HOUR_MS)
     second = two.claim([JAN, FEB, DAY, FUND], stale_ms=HOUR_MS)
     assert first == [CLAIMED] * 3
