@@ -94,7 +94,8 @@ def held(ledger: Ledger, shard: Shard, ttl_s: float, redis_wait_s: float) -> Ite
             try:
                 kept = ledger.keep_lock(shard, token, ttl_ms)
             except REDIS_DOWN as exc:
-                log.warning("%s: cannot reach Redis to keep the lock (%s)", shard.key, exc)
+                if wait_s == period_s:
+                    log.warning("%s: cannot reach Redis to keep the lock (%s)", shard.key, exc)
                 wait_s = min(period_s, 1.0)  # keep trying: the lock must not lapse unseen
                 continue
             wait_s = period_s

@@ -16,6 +16,10 @@ def configure(app: Celery, settings: Settings) -> None:
         broker_connection_retry_on_startup=True,
         # A worker reconnects however long Redis is gone; the ledger heals what was lost.
         broker_connection_max_retries=None,
+        # A task running when the broker connection drops carries on (its lock and the
+        # ledger say what it does); cancelling it would throw its pages away. Said
+        # explicitly, as Celery 6 changes the default.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         # Delivery that survives crashes: ack after the work, requeue if the process dies,
         # take one message at a time, and let a message come back only after the longest
         # shard could have finished.

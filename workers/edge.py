@@ -76,8 +76,9 @@ class Retry:
         """Seconds to wait before the retry after `exc` on the `attempt`-th try (0-based)."""
         if isinstance(exc, RateLimited):
             return 0.0
-        if isinstance(exc, RedisUnavailable):
-            return backoff_s(attempt, base_s=0.25, cap_s=2.0)
+        if isinstance(exc, RedisUnavailable):  # steady polling until it is back
+            ceiling = min(2.0, 0.25 * 2**attempt)
+            return ceiling / 2 + random.uniform(0, ceiling / 2)
         return backoff_s(attempt, base_s=self.base_s, cap_s=self.cap_s)
 
     def gives_up(self, attempt: int) -> bool:
@@ -111,17 +112,20 @@ class _Tries:
         self.policy, self.what = policy, what
         self.attempt = 0
         self.redis_since: float | None = None
+        self.redis_tries = 0
 
     def after(self, exc: BaseException) -> float:
         if isinstance(exc, RedisUnavailable):
             now = time.monotonic()
-            self.redis_since = self.redis_since or now
-            if now - self.redis_since >= self.policy.redis_wait_s:
+            if self.redis_since is None:
+                self.redis_since = now
+                wait_s = self.policy.redis_wait_s
+                log.warning("%s: %s; waiting for it (up to %.0fs)", self.what, exc, wait_s)
+            elif now - self.redis_since >= self.policy.redis_wait_s:
                 raise exc
-            delay = self.policy.delay_s(exc, min(int(now - self.redis_since), 8))
-            log.warning("%s: %s; trying again in %.1fs", self.what, exc, delay)
-            return delay
-        self.redis_since = None
+            self.redis_tries += 1
+            return self.policy.delay_s(exc, self.redis_tries)
+        self.redis_since, self.redis_tries = None, 0
         self.attempt += 1
         if self.policy.gives_up(self.attempt):
             raise exc

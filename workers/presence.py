@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+import warnings
 
 from celery import bootsteps
 from celery.signals import after_setup_logger, after_setup_task_logger, task_received
@@ -116,6 +117,9 @@ def _hold(request, **_: object) -> None:
 
 @after_setup_logger.connect
 @after_setup_task_logger.connect
-def _mask(logger: logging.Logger, **_: object) -> None:
+def _after_logging_setup(logger: logging.Logger, **_: object) -> None:
+    """Mask credentials in every log line; drop the warning Celery repeats on each lost
+    connection about a setting workers/celery.py sets explicitly."""
     mask_logging(logger)
     mask_logging()
+    warnings.filterwarnings("ignore", r"\s*In Celery 5.1 we introduced an optional breaking")

@@ -10,9 +10,10 @@ wrong type, MemoryError) is recorded as `<ExceptionType>: <message>`, its traceb
 from __future__ import annotations
 
 import logging
-import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -39,13 +40,6 @@ class Handback(BaseException):
     swallows it on its way out of the fetch."""
 
 
-class _Stop:
-    """Whether this pool process is fetching a shard, and whether it was told to stop."""
-
-    working = False
-    stopping = False
-
-
 def runtime() -> Runtime:
     global _runtime
     if _runtime is None:
@@ -53,21 +47,32 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    if _Stop.working and not _Stop.stopping:
-        _Stop.stopping = True
-        raise Handback("the worker is stopping")
-    if not _Stop.working:  # idle: stop as a pool process does by default
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+@contextmanager
+def _sigterm_hands_back() -> Iterator[None]:
+    """While a shard is fetched, SIGTERM (a deploy stopping the worker's process group) raises
+    Handback, once, instead of ending the pool process at once with the shard's lock held
+    until it expires. Outside a fetch, the pool's own handling applies."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only (a threads pool)
+        return
+    fired = False
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise Handback("the worker is stopping")
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @worker_process_init.connect
 def _open_runtime(**_: object) -> None:
     runtime()
-    # Celery resets SIGTERM in pool processes to "die at once", which leaves a shard's lock
-    # to expire; a SIGTERM to the worker's process group (a deploy) hands the shard back.
-    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @worker_process_shutdown.connect
@@ -87,11 +92,8 @@ def fetch_shard(self, key: str, source: str = "auto", dataset: str | None = None
     if dataset and dataset != rt.settings.namespace:
         return _pass_on(rt, shard, source, dataset)
     try:
-        _Stop.working, _Stop.stopping = True, False
-        try:
+        with _sigterm_hands_back():
             return backfill(shard, rt, source).as_dict()
-        finally:
-            _Stop.working = False
     except ShardBusy:
         # Not this delivery's failure: come back when the holder's lock could have expired.
         until_redis(

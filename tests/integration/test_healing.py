@@ -152,11 +152,11 @@ def test_an_unforeseen_exception_fails_the_shard_with_its_type_and_retry_failed_
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 6 MB tmpfs: a file system that really fills up (needs root, as CI has)."""
+    """A 16 MB tmpfs: a file system that really fills up (needs root, as CI has)."""
     mount = tmp_path / "disk"
     mount.mkdir()
     result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
         capture_output=True,
         text=True,
     )
