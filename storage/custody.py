@@ -121,6 +121,10 @@ class Custody:
         """How many shards were re-sent without a person (a counter that only grows)."""
         return int(self.client.get(self.keys.healed) or 0)
 
+    def count_resent(self, shards: int = 1) -> None:
+        """Count shards a stopping worker handed back (`reclaim` counts orphans itself)."""
+        self.client.incrby(self.keys.healed, shards)
+
     def orphans(self, *, lost_after_ms: int, grace_ms: int) -> list[Orphan]:
         """The shards nobody holds any more (see the module docstring), from one snapshot.
 

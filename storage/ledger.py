@@ -175,9 +175,6 @@ class Ledger:
             )
         )
 
-    def refresh_lock(self, shard: Shard, token: str, ttl_ms: int) -> bool:
-        return self.keep_lock(shard, token, ttl_ms) != LOST
-
     def unlock(self, shard: Shard, token: str) -> None:
         self._release(keys=[self.keys.lock + shard.key, self.keys.running], args=[token, shard.key])
 

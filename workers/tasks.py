@@ -137,6 +137,7 @@ def _hand_back(rt: Runtime, shard: Shard, source: str) -> dict[str, Any]:
     def requeue_and_send() -> None:
         if rt.ledger.requeue(shard):
             send(app, [shard], source, rt.settings.namespace)
+            rt.custody.count_resent()
 
     until_redis(requeue_and_send, shard.key, rt.settings.lock_ttl_s)
     return {"shard": shard.key, "state": "handed back"}

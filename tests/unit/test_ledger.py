@@ -8,7 +8,7 @@ import fakeredis
 import pytest
 
 from storage.keys import Keys
-from storage.ledger import CLAIMED, SKIP_BUSY, SKIP_DONE, Ledger
+from storage.ledger import CLAIMED, KEPT, LOST, SKIP_BUSY, SKIP_DONE, Ledger
 from storage.parquet import StoredFile
 from storage.shards import Shard
 from tests.unit.conftest import NAMESPACE
@@ -199,13 +199,13 @@ def test_the_lock_expires_with_its_ttl(ledger: Ledger, redis_client: fakeredis.F
     assert 0 < redis_client.pttl(LOCK + JAN.key) <= TTL_MS
 
 
-def test_refresh_lock_extends_only_ones_own_lock(
+def test_keep_lock_extends_only_ones_own_lock(
     ledger: Ledger, redis_client: fakeredis.FakeRedis
 ) -> None:
     assert ledger.lock(JAN, "worker-1", 1_000)
-    assert not ledger.refresh_lock(JAN, "worker-2", 10 * TTL_MS)
+    assert ledger.keep_lock(JAN, "worker-2", 10 * TTL_MS) == LOST
     assert redis_client.pttl(LOCK + JAN.key) <= 1_000
-    assert ledger.refresh_lock(JAN, "worker-1", 10 * TTL_MS)
+    assert ledger.keep_lock(JAN, "worker-1", 10 * TTL_MS) == KEPT
     assert redis_client.pttl(LOCK + JAN.key) > TTL_MS
 
 

@@ -22,6 +22,7 @@ JAN = Shard.parse("binance:spot:klines:1m:BTCUSDT:2024-01")
 class Runtime:
     def __init__(self, ledger: Ledger, data_dir: Path) -> None:
         self.ledger = ledger
+        self.custody = Custody(ledger.client, NAMESPACE)
         self.settings = Settings(data_dir=data_dir, namespace=NAMESPACE, redis_wait_s=1)
 
 
@@ -73,6 +74,7 @@ def test_a_stopping_worker_hands_the_shard_back_to_the_queue(rt, monkeypatch) ->
     assert tasks.fetch_shard.run(JAN.key, "rest", NAMESPACE)["state"] == "handed back"
     assert sent == [([JAN], NAMESPACE)]
     assert rt.ledger.states([JAN])[0].state == "queued" and custody.held_by("me") == []
+    assert custody.healed() == 1, "counted as re-sent without a person"
 
 
 def test_sigterm_while_a_shard_is_fetched_raises_handback() -> None:
