@@ -58,6 +58,18 @@ end
 return out
 """
 
+# KEYS: lock, running  ARGV: token, ttl_ms, shard key -> 1 taken, 0 busy
+# A shard still marked running keeps its fetcher even if its lock lapsed (Redis was out of
+# reach longer than the TTL): that worker takes it back; only the healer frees the shard.
+_LOCK = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+"""
+
 # KEYS: lock, running  ARGV: token, shard key -> 1 released, 0 not ours
 _RELEASE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -122,6 +134,7 @@ class Ledger:
         self.client = client
         self.keys = Keys(namespace)
         self._claim = client.register_script(_CLAIM)
+        self._lock = client.register_script(_LOCK)
         self._release = client.register_script(_RELEASE)
         self._keep = client.register_script(_KEEP)
         self._requeue = client.register_script(_REQUEUE)
@@ -159,11 +172,11 @@ class Ledger:
 
     # -- the worker's side --------------------------------------------------------------
     def lock(self, shard: Shard, token: str, ttl_ms: int) -> bool:
-        """Take the shard's expiring lock (SET NX PX) so two deliveries never run at once."""
-        if not self.client.set(self.keys.lock + shard.key, token, nx=True, px=ttl_ms):
-            return False
-        self.client.sadd(self.keys.running, shard.key)
-        return True
+        """Take the shard's expiring lock so two deliveries never run at once. Refused while
+        the shard is locked, or still marked running by a worker whose lock lapsed (see
+        `keep_lock`; the healer frees the shard if that worker is gone)."""
+        keys = [self.keys.lock + shard.key, self.keys.running]
+        return bool(self._lock(keys=keys, args=[token, ttl_ms, shard.key]))
 
     def keep_lock(self, shard: Shard, token: str, ttl_ms: int) -> int:
         """Extend our lock by `ttl_ms`: KEPT; RETAKEN when it had expired and nobody took it

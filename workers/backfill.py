@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import aclosing, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,7 +96,7 @@ def held(ledger: Ledger, shard: Shard, ttl_s: float, redis_wait_s: float) -> Ite
             except REDIS_DOWN as exc:
                 if wait_s == period_s:
                     log.warning("%s: cannot reach Redis to keep the lock (%s)", shard.key, exc)
-                wait_s = min(period_s, 1.0)  # keep trying: the lock must not lapse unseen
+                wait_s = min(period_s, 0.5)  # keep trying: the lock must not lapse unseen
                 continue
             wait_s = period_s
             if kept == RETAKEN:
@@ -232,11 +232,14 @@ def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Calla
                 concurrency=rt.settings.page_concurrency,
                 attempts=rt.settings.page_attempts,
             )
-            async for batch in batches:
-                lease.check()
-                if shard.dtype == "klines" and not complete:
-                    batch = _closed_candles(batch, now_ms)
-                writer.write(batch)
+            # Closed on the way out, whatever stops us: its page chains must not go on
+            # fetching in the background of the next shard.
+            async with aclosing(batches):
+                async for batch in batches:
+                    lease.check()
+                    if shard.dtype == "klines" and not complete:
+                        batch = _closed_candles(batch, now_ms)
+                    writer.write(batch)
 
         with _writing(data_dir, shard), ShardWriter(data_dir, shard, metadata) as writer:
             rt.run(pump(writer))

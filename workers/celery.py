@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
+from kombu.transport import redis as kombu_redis
 
 from storage.keys import Keys
 from workers.presence import Presence
@@ -34,6 +35,10 @@ def configure(app: Celery, settings: Settings) -> None:
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_s,
             "global_keyprefix": Keys(settings.namespace).broker,
+            # Look for messages past the visibility timeout a tenth of it apart (10 s at
+            # most), so they come back (and find their shard done) soon after it.
+            "unacked_restore_interval": max(1, min(10, int(settings.visibility_timeout_s / 10))),
+            "unacked_restore_throttle": 1,
         },
         task_ignore_result=True,
         task_queues=task_queues(),
@@ -45,6 +50,14 @@ def configure(app: Celery, settings: Settings) -> None:
         worker_hijack_root_logger=False,
     )
 
+
+# kombu puts a closing channel's unacknowledged messages back on the queue. Here the ledger
+# does that (workers/presence.py hands back what a stopping worker holds, the healer re-sends
+# what a dead one held); kombu's copy would only race a shard whose worker is still fetching
+# it across a lost connection, and closing a lost connection twice crashes the worker
+# (kombu 5.7: AttributeError in Channel._connparams). Messages it would have restored come
+# back after the visibility timeout and find their shard done.
+kombu_redis.Channel.do_restore = False
 
 app = Celery("shardfetch", include=["workers.tasks"])
 configure(app, Settings.from_env())

@@ -30,27 +30,31 @@ log = logging.getLogger(__name__)
 class Healer:
     """Heal passes of one process.
 
-    After a start, and after Redis was out of reach, a healer first waits two heartbeats:
-    every live worker then had time to say so again, and to take back a shard lock that
-    expired during the outage, before anybody's shards are judged orphaned.
+    After a start, and after any time it could not see Redis (an outage, or nobody asked it
+    to heal), a healer first waits two heartbeats: every live worker then had time to say so
+    again, and to take back a shard lock that expired during an outage, before anybody's
+    shards are judged orphaned.
     """
 
     def __init__(self, app: Celery, custody: Custody, settings: Settings) -> None:
         self.app = app
         self.custody = custody
         self.settings = settings
-        self._connected_since: float | None = None
+        self._settled_at = 0.0  # monotonic time from which passes may run
+        self._last_seen: float | None = None  # when Redis last answered this healer
 
     def heal(self) -> list[Shard]:
         """Run a heal pass if it is this process's turn; the shards re-sent."""
         s = self.settings
-        now = time.monotonic()
         try:
             with mapped("Redis"):
-                if self._connected_since is None:
-                    self.custody.now_ms()
-                    self._connected_since = now
-                if now - self._connected_since < 2 * s.heartbeat_s:
+                self.custody.now_ms()
+                now = time.monotonic()
+                # Shorter gaps cannot hide a lapsed lock: a lock lives three heartbeats.
+                if self._last_seen is None or now - self._last_seen > 2 * s.heartbeat_s:
+                    self._settled_at = now + 2 * s.heartbeat_s
+                self._last_seen = now
+                if now < self._settled_at:
                     return []
                 if not self.custody.heal_turn(int(s.heal_period_s * 1000)):
                     return []
@@ -60,9 +64,9 @@ class Healer:
                 shards = self.custody.reclaim(orphans)
                 sources = self.custody.sources(shards)
         except RedisUnavailable as exc:
-            if self._connected_since is not None:
+            if self._last_seen is not None:
                 log.warning("healing waits for Redis: %s", exc)
-            self._connected_since = None
+            self._last_seen = None
             return []
         why = {o.shard: o.reason for o in orphans}
         for shard in shards:

@@ -18,6 +18,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 from celery.signals import worker_process_init, worker_process_shutdown
+from celery.worker.request import Request
+from celery.worker.request import logger as logger_of_requests
 
 from storage.errors import PermanentError, ShardBusy, TransientError
 from storage.shards import Shard
@@ -83,7 +85,29 @@ def _close_runtime(**_: object) -> None:
         _runtime = None
 
 
-@app.task(name=FETCH_TASK, bind=True, max_retries=None)
+class ShardRequest(Request):
+    """A task request whose late acknowledgement survives a lost broker connection.
+
+    A task running when the connection drops carries on and finishes; acknowledging its
+    message on the closed channel then raises AttributeError in kombu 5.7, not a connection
+    error, which stops the whole worker. Caught like a connection error, the message stays
+    unacknowledged and comes back after the visibility timeout, to find its shard done.
+    """
+
+    def acknowledge(self) -> None:
+        if not self.acknowledged:
+            self._on_ack(logger_of_requests, (*self._connection_errors, AttributeError))
+            self.acknowledged = True
+
+    def reject(self, requeue: bool = False) -> None:
+        if not self.acknowledged:
+            errors = (*self._connection_errors, AttributeError)
+            self._on_reject(logger_of_requests, errors, requeue)
+            self.acknowledged = True
+            self.send_event("task-rejected", requeue=requeue)
+
+
+@app.task(name=FETCH_TASK, bind=True, max_retries=None, Request=ShardRequest)
 def fetch_shard(self, key: str, source: str = "auto", dataset: str | None = None) -> dict:
     """Fetch one shard by key from `source` (auto|archive|rest) into `dataset` (its
     namespace); retried with backoff on transient faults, failed on permanent ones."""

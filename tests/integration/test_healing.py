@@ -75,9 +75,15 @@ def test_a_dead_machines_shards_are_finished_by_the_others_while_enqueue_waits(
     make_cluster, tmp_path
 ):
     ttl_s = 3.0
-    cluster = make_cluster(*SLOW, **SLOW_ENV, SHARDFETCH_LOCK_TTL_S=str(ttl_s))
+    cluster = make_cluster(
+        *SLOW,
+        **SLOW_ENV,
+        SHARDFETCH_LOCK_TTL_S=str(ttl_s),
+        # The dead worker's messages come back soon after the job, as they would hours later.
+        SHARDFETCH_VISIBILITY_TIMEOUT_S="8",
+    )
     doomed = cluster.start_worker("doomed", concurrency=2)
-    cluster.start_worker("other", concurrency=2)
+    other = cluster.start_worker("other", concurrency=2)
     job = waiting(cluster, tmp_path, SIX_MONTHS)
     wait_for(lambda: running_held_by(cluster, "doomed"), 60, "the doomed worker mid-shard")
 
@@ -90,8 +96,17 @@ def test_a_dead_machines_shards_are_finished_by_the_others_while_enqueue_waits(
     assert_stored_once(cluster.data_dir, MONTHS)
     doc = status(cluster)
     assert doc["totals"]["done"] == 6 and doc["dataset"]["resent"] >= 1, doc
-    healers = job.output() + cluster.workers[1].output()
+    healers = job.output() + other.output()
     assert re.search(r"re-sent: its worker doomed\S* is gone", healers), "the healer said why"
+
+    # The dead worker's own messages reappear after the visibility timeout: each finds its
+    # shard done and is acknowledged without a request to the exchange.
+    requests = cluster.sim.stats()["requests_total"]
+    wait_for(lambda: "'note': 'already done'" in other.output(), 60, "a late duplicate")
+    assert cluster.sim.stats()["requests_total"] == requests, "nothing fetched twice"
+    k = cluster.keys
+    wait_for(lambda: not cluster.redis.hlen(k.queued), 30, "nothing left queued")
+    assert not cluster.redis.hlen(k.held) and not cluster.redis.scard(k.running)
 
 
 @pytest.mark.parametrize("whom", ["main process", "process group"])

@@ -85,3 +85,11 @@ def test_every_worker_runs_the_presence_step_that_heartbeats_and_heals() -> None
     from workers.presence import Presence
 
     assert Presence in app.steps["consumer"]
+
+
+def test_kombu_leaves_unacknowledged_messages_to_the_ledger() -> None:
+    from kombu.transport import redis as kombu_redis
+
+    import workers.celery  # noqa: F401 - configures the transport
+
+    assert kombu_redis.Channel.do_restore is False

@@ -214,3 +214,17 @@ def test_the_namespace_reads_as_the_data_dirs_last_segment() -> None:
 def test_a_namespace_that_cannot_prefix_keys_is_refused(bad: str) -> None:
     with pytest.raises(ConfigError, match="SHARDFETCH_NAMESPACE"):
         check_namespace(bad)
+
+
+def test_a_second_delivery_cannot_lock_a_shard_whose_fetcher_may_take_its_lock_back(
+    ledger, custody, redis_client
+) -> None:
+    ledger.claim([JAN], stale_ms=HOUR_MS)
+    assert ledger.lock(JAN, "first", TTL_MS)
+    redis_client.delete(K.lock + JAN.key)  # lapsed while Redis was out of reach
+    assert not ledger.lock(JAN, "second", TTL_MS), "a redelivered message waits"
+    assert ledger.keep_lock(JAN, "first", TTL_MS) == RETAKEN
+    redis_client.delete(K.lock + JAN.key)
+    custody.hold(JAN, "gone")
+    assert custody.reclaim([Orphan(JAN, "gone", "its worker is gone")]) == [JAN]
+    assert ledger.lock(JAN, "second", TTL_MS), "once the healer freed it"

@@ -68,3 +68,12 @@ def test_after_redis_was_out_of_reach_the_healer_settles_again(world, monkeypatc
     assert healer.heal() == [], "first answer after the outage: wait for heartbeats"
     clock.now += 2.0
     assert healer.heal() == [JAN]
+
+
+def test_a_healer_that_did_not_see_redis_for_a_while_settles_again(world) -> None:
+    healer, clock, _ = world
+    healer.heal()
+    clock.now += 30.0  # nobody asked it to heal meanwhile (a producer waiting out an outage)
+    assert healer.heal() == []
+    clock.now += 2.0
+    assert healer.heal() == [JAN]
