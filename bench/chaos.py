@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,8 +179,10 @@ def strike(run: Run, fault: str, outage_s: float) -> tuple[float, Callable[[], N
         run.sim.faults(poison=0.10)
         return struck, lambda: run.sim.faults(poison=0.0)
     filler = run.data_dir.parent / "filler"
-    stats = os.statvfs(run.data_dir)
-    filler.write_bytes(b"\0" * max(stats.f_bavail * stats.f_frsize - 64 * 1024, 0))
+    # Unbuffered, so closing it writes nothing more once the disk is full (ENOSPC).
+    with open(filler, "wb", buffering=0) as out, suppress(OSError):
+        while True:
+            out.write(b"\0" * (1 << 20))
     return struck, filler.unlink
 
 
