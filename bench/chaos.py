@@ -6,6 +6,7 @@ For each fault a fresh dataset, Redis (with an AOF, as docker-compose.yml runs i
 and three `celery worker` processes run `producer enqueue --wait` on 1m candles; once some
 shards are stored and others are being fetched, the fault strikes:
 
+* none: nothing, to see how long the rest of the job takes anyway
 * sigkill: SIGKILL to one worker's process group (the machine is gone)
 * sigterm: SIGTERM to one worker's process group (a deploy)
 * redis: Redis killed, away `--outage-s`, restarted from its AOF on the same port
@@ -17,7 +18,9 @@ shards are stored and others are being fetched, the fault strikes:
 It prints one row per fault: seconds from the fault until the job completed (the person's
 `retry-failed` included where one is needed), shards re-sent without a person (orphans and
 shards handed back), and what the files hold against the simulator's ground truth: rows
-missing, rows duplicated, temp files left over. Wall times are noisy on a shared machine.
+missing, rows duplicated, temp files left over; then how many failed shards the person's
+`retry-failed` sent again, and how many answers the simulator faulted (5xx, poison), so a
+row shows that its fault struck. Wall times are noisy on a shared machine.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from simulator import market
 from storage.keys import Keys, namespace_of
 from storage.shards import Shard
 
-FAULTS = ("sigkill", "sigterm", "redis", "5xx", "poison", "disk")
+FAULTS = ("none", "sigkill", "sigterm", "redis", "5xx", "poison", "disk")
 LATENCY_MS = "150"
 
 
@@ -63,6 +66,7 @@ class Row:
 
 
 LABELS = {
+    "none": "none (the same moment of the job, for comparison)",
     "sigkill": "SIGKILL to a worker's process group",
     "sigterm": "SIGTERM to a worker's process group",
     "redis": "Redis killed, away {outage:g} s, restarted",
@@ -163,6 +167,8 @@ def strike(run: Run, fault: str, outage_s: float) -> tuple[float, Callable[[], N
     `enqueue --wait` reports failed shards (None where nobody needs to)."""
     victim = run.worker(run.mid_job())
     struck = time.monotonic()
+    if fault == "none":
+        return struck, None
     if fault in ("sigkill", "sigterm"):
         os.killpg(victim.proc.pid, signal.SIGKILL if fault == "sigkill" else signal.SIGTERM)
         return struck, None
