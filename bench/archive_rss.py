@@ -1,11 +1,12 @@
 """Peak RSS of a worker process storing one day of aggTrades from the archive: one table.
 
-    python -m bench.archive_rss [--trades-per-day 3000000]
+    python -m bench.archive_rss [--trades-per-day 3000000] [--store local|s3]
 
 Starts redis-server and exchange-sim with `--trades-per-day`, then stores
 `binance:spot:aggtrades:BTCUSDT:2024-03-01` in a fresh child process, exactly as a worker
 does (Runtime + backfill), and reads the child's peak resident set (ru_maxrss). A second
 child that only imports the worker code and opens its Runtime gives the baseline.
+`--store s3` writes to a bucket on moto's S3 server on loopback (a multipart upload).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.cluster import RedisServer, Simulator, sim_env
+from bench.cluster import RedisServer, S3Server, Simulator, sim_env
 
 SHARD = "binance:spot:aggtrades:BTCUSDT:2024-03-01"
 
@@ -60,25 +61,33 @@ def child(mode: str, env: dict[str, str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trades-per-day", type=int, default=3_000_000)
+    parser.add_argument("--store", choices=["local", "s3"], default="local")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="shardfetch-bench-rss-"))
     server = RedisServer(work)
     sim = Simulator(work, "--trades-per-day", str(args.trades_per_day))
+    s3 = S3Server(work) if args.store == "s3" else None
     env = {
         **os.environ,
         "REDIS_URL": server.url,
         "DATA_DIR": str(work / "data"),
         **sim_env(sim.url),
+        **(s3.env(s3.make_bucket("bench-rss")) if s3 else {}),
     }
     try:
         baseline = child("baseline", env)
         stored = child("store", env)
         zip_mb = sim.stats()["archive_bytes"] / 1e6
     finally:
+        if s3:
+            s3.stop()
         sim.stop()
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"one worker process storing {SHARD} from the archive ({args.trades_per_day:,}/day)")
+    print(
+        f"one worker process storing {SHARD} from the archive ({args.trades_per_day:,}/day) "
+        f"to {'S3 (moto server on loopback)' if s3 else 'a local folder'}"
+    )
     print(
         f"{'process':<22} {'rows':>10} {'zip MB':>7} {'parquet MB':>10} {'seconds':>8} "
         f"{'peak RSS MB':>11}"

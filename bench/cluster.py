@@ -1,4 +1,5 @@
-"""Real processes on loopback for benchmarks and integration tests: redis, simulator, celery.
+"""Real processes on loopback for benchmarks and integration tests: redis, simulator, celery,
+and an S3 service (moto's server).
 
 Everything listens on 127.0.0.1 on free ports, and every wait has a deadline.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,11 +59,22 @@ def wait_for(condition: Callable[[], object], timeout_s: float, what: str, poll_
 class Process:
     """A child process in its own process group, its output in a log file."""
 
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        args: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ):
         self.log = log
         self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            args, stdout=self._out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            args,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
         )
 
     def output(self) -> str:
@@ -176,6 +190,7 @@ class Worker(Process):
         queue: str = "binance",
         concurrency: int = 1,
         app: str = "workers",
+        cwd: Path | None = None,
     ):
         args = [
             str(BIN / "celery"),
@@ -193,17 +208,63 @@ class Worker(Process):
             "--without-gossip",
             "--without-mingle",
         ]
-        super().__init__(args, workdir / f"worker-{name}.log", env)
+        super().__init__(args, workdir / f"worker-{name}.log", env, cwd)
         self.wait_output(" ready.", 60)
 
     def tasks_received(self) -> int:
         return self.output().count("] received")
 
 
-def run_producer(env: dict[str, str], *args: str, timeout_s: float = 300):
+class S3Server(Process):
+    """moto's S3 server on a free loopback port: a real S3 HTTP API, in memory.
+
+    Its log has one line per request, which `requests()` counts.
+    """
+
+    REQUEST = re.compile(r'"(GET|PUT|POST|DELETE|HEAD) ')
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]
+        super().__init__(args, workdir / "s3.log")
+        self.wait_output("Running on", 30)
+
+    def env(self, bucket: str, prefix: str = "data") -> dict[str, str]:
+        """What a host needs to use s3://bucket/prefix on this server as its DATA_DIR."""
+        return {
+            "DATA_DIR": f"s3://{bucket}/{prefix}",
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "shardfetch-test",
+            "AWS_SECRET_ACCESS_KEY": "shardfetch-test-secret",
+            "AWS_REGION": "us-east-1",
+        }
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id="shardfetch-test",
+            aws_secret_access_key="shardfetch-test-secret",
+            region_name="us-east-1",
+        )
+
+    def make_bucket(self, name: str) -> str:
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def requests(self) -> Counter:
+        """Requests served so far, by HTTP method."""
+        return Counter(m.group(1) for m in self.REQUEST.finditer(self.output()))
+
+
+def run_producer(env: dict[str, str], *args: str, timeout_s: float = 300, cwd: Path | None = None):
     return subprocess.run(
         [str(BIN / "producer"), *args],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout_s,

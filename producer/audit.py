@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,12 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from storage.errors import ShardfetchError
-from storage.files import describe, shard_files
 from storage.gaps import CONTIGUOUS_IDS, from_metadata
-from storage.integrity import CHECKED, Finding, check_id_continuity, check_ledger, check_rows
+from storage.integrity import Finding, check_id_continuity, check_ledger, check_rows
 from storage.ledger import Ledger
-from storage.schemas import SORT_KEY
 from storage.shards import Shard
+from storage.store import Store
 
 SHOWN = 25  # problems listed one by one in the terminal report; --json has them all
 
@@ -44,17 +42,18 @@ class Audit:
         }
 
 
-def audit(data_dir: Path, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audit:
+def audit(store: Store, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audit:
     """Check every file of the selected shards, then compare the files with the ledger."""
     rep = Audit()
     footers: dict[str, int] = {}
     runs: list[tuple[Shard, int, int]] = []
-    for path in shard_files(data_dir):
+    for path in store.files():
         try:
-            stored = describe(path)
+            stored = store.describe(path)
             if not keep(stored.shard):
                 continue
-            table = pq.read_table(path, columns=list(CHECKED[stored.shard.dtype]))
+            columns = list(stored.shard.kind.checked)
+            table = pq.read_table(path, columns=columns, filesystem=store.filesystem)
         except (OSError, ValueError, ShardfetchError, pa.ArrowException) as exc:
             rep.findings.append(Finding("unreadable", str(path), f"cannot read: {exc}", True))
             continue
@@ -66,8 +65,8 @@ def audit(data_dir: Path, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audi
         rep.findings += check_rows(
             stored.shard, table, complete=stored.complete, source_gaps=gaps, trade_ids=trade_ids
         )
-        if stored.shard.dtype == "aggtrades" and table.num_rows and trade_ids == CONTIGUOUS_IDS:
-            ids = table.column(SORT_KEY["aggtrades"])
+        if stored.shard.kind.ids and table.num_rows and trade_ids == CONTIGUOUS_IDS:
+            ids = table.column(stored.shard.kind.sort_key)
             runs.append((stored.shard, ids[0].as_py(), ids[-1].as_py()))
     runs.sort(key=lambda r: (r[0].exchange, r[0].market, r[0].symbol, r[0].period))
     rep.findings += check_id_continuity(runs)

@@ -16,9 +16,10 @@ import click
 import redis
 
 from producer.terminal import make_console
+from storage.dtypes import DTYPES
 from storage.errors import InputError, ShardfetchError
 from storage.ledger import Ledger
-from storage.shards import DTYPES, Shard, clean_symbol
+from storage.shards import Shard, clean_symbol
 from workers.credentials import mask
 from workers.exchanges import ADAPTERS
 from workers.runtime import redis_client
@@ -72,9 +73,9 @@ def selector(
 
 
 def filters(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--data", "dtype", type=click.Choice(DTYPES), help="Only this data type.")(
-        func
-    )
+    func = click.option(
+        "--data", "dtype", type=click.Choice(list(DTYPES)), help="Only this data type."
+    )(func)
     func = click.option("--symbol", help="Only this symbol.")(func)
     return click.option("--exchange", help="Only this exchange.")(func)
 
@@ -102,9 +103,9 @@ def main() -> None:
 @click.option(
     "--data",
     "data",
-    default=",".join(DTYPES),
+    default="klines,aggtrades,funding",
     show_default=True,
-    help="Comma list of klines, aggtrades, funding.",
+    help=f"Comma list of {', '.join(DTYPES)}.",
 )
 @click.option("--interval", default="1m", show_default=True, help="Candle interval for klines.")
 @click.option("--years", type=int, help="Look back N years from today.")
@@ -161,6 +162,7 @@ def enqueue(
     )
     settings = Settings.from_env()
     ledger = connect(settings)
+    settings.store().check()
     sys.exit(run_enqueue(job, settings, ledger, dry_run=dry_run, block=wait_, timeout_s=timeout))
 
 
@@ -210,7 +212,7 @@ def verify(as_json: bool, exchange: str | None, symbol: str | None, dtype: str |
     from producer.audit import audit, render
 
     settings = Settings.from_env()
-    rep = audit(settings.data_dir, connect(settings), selector(exchange, symbol, dtype))
+    rep = audit(settings.store(), connect(settings), selector(exchange, symbol, dtype))
     if as_json:
         click.echo(json.dumps(rep.as_dict(), indent=2))
     else:
@@ -266,12 +268,20 @@ def retry_failed(
 @main.command()
 @expected_errors
 def reconcile() -> None:
-    """Rebuild the ledger from the files under DATA_DIR (after Redis lost it)."""
+    """Rebuild the ledger from the files under DATA_DIR (after Redis lost it), and remove what
+    killed writers left (temp files, incomplete uploads)."""
+    from producer.reconcile import reconcile as run
+
     settings = Settings.from_env()
-    rebuilt = connect(settings).rebuild_from_files(settings.data_dir)
+    done = run(connect(settings), settings.store())
+    rebuilt = done.rebuilt
     click.echo(
         f"ledger rebuilt from {settings.data_dir}: {rebuilt.done} done, {rebuilt.partial} "
         f"partial ({rebuilt.restored} restored), {rebuilt.dropped} entries without a file dropped"
+    )
+    click.echo(
+        f"{done.removed} leftovers of interrupted writes removed (temp files, incomplete "
+        f"uploads); {len(done.busy)} shards being written now keep theirs"
     )
 
 
@@ -292,7 +302,7 @@ def coverage(out: str, exchange: str | None, symbol: str | None, dtype: str | No
     from producer.coverage import draw, strips
 
     settings = Settings.from_env()
-    rows = strips(connect(settings), settings.data_dir, selector(exchange, symbol, dtype))
+    rows = strips(connect(settings), settings.store(), selector(exchange, symbol, dtype))
     if not rows:
         raise InputError("nothing planned or stored for this selection: nothing to draw")
     counts = draw(rows, Path(out))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from storage.files import stored_shards
 from storage.ledger import Ledger
 from storage.shards import Shard
+from storage.store import Store
 
 COLOURS = {
     "done": (46, 157, 79),
@@ -58,8 +58,8 @@ def cell_state(ledger_state: str, rows: int | None, complete: bool) -> str:
     return "failed" if ledger_state == "failed" else "missing"
 
 
-def strips(ledger: Ledger, data_dir: Path, keep: Callable[[Shard], bool]) -> list[Strip]:
-    files = {f.shard: f for f in stored_shards(data_dir) if keep(f.shard)}
+def strips(ledger: Ledger, store: Store, keep: Callable[[Shard], bool]) -> list[Strip]:
+    files = {f.shard: f for f in store.stored() if keep(f.shard)}
     planned = [s for s in ledger.planned() if keep(s)]
     states = {st.shard: st.state for st in ledger.states(planned)}
     groups: dict[tuple, list[Cell]] = {}

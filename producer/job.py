@@ -60,7 +60,7 @@ class Job:
         if unknown or not dtypes:
             raise InputError(f"--data {','.join(dtypes)!r}: choose from {', '.join(DTYPES)}")
         adapter = ADAPTERS[exchange]
-        if "klines" in dtypes and interval not in adapter.intervals:
+        if any(DTYPES[d].interval for d in dtypes) and interval not in adapter.intervals:
             raise InputError(
                 f"interval {interval!r} is not offered by {exchange}: "
                 f"choose one of {' '.join(adapter.intervals)}"
@@ -99,7 +99,7 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
             market=job.market(dtype),
             dtype=dtype,
             symbol=symbol,
-            interval=job.interval if dtype == "klines" else None,
+            interval=job.interval if DTYPES[dtype].interval else None,
             window=job.window,
             first_data=first,
             now=job.now,

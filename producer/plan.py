@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from storage.dtypes import DTYPES
 from storage.errors import InputError
 from storage.shards import Shard, periods
 
@@ -101,7 +102,7 @@ def plan(
     if start >= end:
         return Plan((), None)
     shards = tuple(
-        Shard(exchange, market, dtype, symbol, period, interval if dtype == "klines" else None)
+        Shard(exchange, market, dtype, symbol, period, interval if DTYPES[dtype].interval else None)
         for period in periods(dtype, start, end)
     )
     return Plan(shards, Window(start, end))

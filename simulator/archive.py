@@ -1,6 +1,12 @@
 """Binance's public data archive (`/data/...` zip files and `.CHECKSUM`s) over the ground truth.
 
-A file exists once its day or month has ended and the symbol was listed before that end.
+Kinds: klines and aggTrades (spot and futures/um), fundingRate (futures/um, monthly), and, for
+futures/um, markPriceKlines, indexPriceKlines, premiumIndexKlines (monthly and daily, like
+klines) and metrics (daily only: open interest every 5 minutes).
+
+A file exists once its day or month has ended, if the symbol was listed before that end and,
+for a delisted symbol, the period began before the delisting (the delisting day's file holds
+the hours up to it).
 Files can be omitted (404) or corrupted (served with one byte flipped under the checksum of
 the good file) by name pattern. Built files are kept in an LRU cache bounded in bytes, and
 built in a thread so a big day does not stall the other routes.
@@ -14,14 +20,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from simulator import archive_format as fmt
-from simulator import candles, catalog, fundingrates, intervals, trades
+from simulator import candles, catalog, fundingrates, intervals, openinterest, pricecandles, trades
 from simulator.catalog import SPOT, USDM
 
 PREFIX = "/data/"
+PRICE_KINDS = {
+    "markPriceKlines": "mark",
+    "indexPriceKlines": "index",
+    "premiumIndexKlines": "premium",
+}
+INTERVAL_KINDS = ("klines", *PRICE_KINDS)
+PERP_ONLY = (*PRICE_KINDS, "metrics")
 CACHE_BYTES = 512 << 20
 _PATH = re.compile(
     r"/data/(?P<market>spot|futures/um)/(?P<cadence>daily|monthly)/"
-    r"(?P<kind>klines|aggTrades|fundingRate)/(?P<symbol>[A-Z0-9]{2,32})/"
+    r"(?P<kind>klines|aggTrades|fundingRate|markPriceKlines|indexPriceKlines|premiumIndexKlines"
+    r"|metrics)/(?P<symbol>[A-Z0-9]{2,32})/"
     r"(?:(?P<interval>[0-9a-z]{2,3})/)?"
     r"(?P<name>(?P=symbol)-(?P<label>[0-9A-Za-z]+)-(?P<period>[0-9]{4}-[0-9]{2}(?:-[0-9]{2})?)"
     r"\.zip)(?P<checksum>\.CHECKSUM)?"
@@ -63,13 +77,17 @@ def parse(path: str) -> tuple[FileSpec, bool]:
         raise NotFound(path)
     end = date.fromordinal(first.toordinal() + 1) if daily else _next_month(first)
     kind, interval = g["kind"], None
-    if kind == "klines":
+    if kind in PERP_ONLY and market != USDM:
+        raise NotFound(path)
+    if kind in INTERVAL_KINDS:
         interval = "1M" if g["interval"] == "1mo" else g["interval"]
         if g["label"] != g["interval"] or not intervals.is_interval(interval or ""):
             raise NotFound(path)
     elif g["interval"] is not None or g["label"] != kind:
         raise NotFound(path)
     if kind == "fundingRate" and (market != USDM or daily):
+        raise NotFound(path)
+    if kind == "metrics" and not daily:
         raise NotFound(path)
     spec = FileSpec(market, kind, g["symbol"], interval, g["name"], _ms(first), _ms(end))
     return spec, g["checksum"] is not None
@@ -86,18 +104,33 @@ def _build(spec: FileSpec, seed: int, trades_per_day: int) -> fmt.ArchiveFile:
         first = max(
             intervals.ceil_index(interval, start), candles.first_index(symbol, market, interval)
         )
-        rows = candles.candles(
-            symbol, market, interval, first, intervals.ceil_index(interval, end), seed
-        )
+        stop = candles.last_index(symbol, market, interval, end - 1) + 1
+        rows = candles.candles(symbol, market, interval, first, max(first, stop), seed)
         columns, header = fmt.klines(rows, market, start)
+    elif spec.kind in PRICE_KINDS:
+        interval = spec.interval or "1m"
+        kind = PRICE_KINDS[spec.kind]
+        first = max(
+            intervals.ceil_index(interval, start), pricecandles.first_index(symbol, interval)
+        )
+        stop = pricecandles.last_index(symbol, interval, end - 1) + 1
+        rows = pricecandles.candles(kind, symbol, interval, first, max(first, stop), seed)
+        columns, header = fmt.price_klines(rows, kind, start)
+    elif spec.kind == "metrics":
+        step = openinterest.STEP_MS
+        lo, hi = openinterest.bounds(symbol, step)
+        first = max(lo, -(-start // step))
+        stop = -(-end // step) if hi is None else min(hi, -(-end // step))
+        rows = openinterest.snapshots(symbol, step, first, max(first, stop), seed)
+        columns, header = fmt.metrics(symbol, rows, seed)
     elif spec.kind == "aggTrades":
         first = trades.count_before(symbol, market, start, seed, trades_per_day)
         stop = trades.count_before(symbol, market, end, seed, trades_per_day)
         rows = trades.trades(symbol, market, first, stop, seed, trades_per_day)
         columns, header = fmt.aggtrades(rows, market, start)
     else:
-        first = max(fundingrates.ceil_index(start), fundingrates.first_index(symbol))
-        rows = fundingrates.fundings(symbol, first, fundingrates.ceil_index(end), seed)
+        first = fundingrates.count_before(symbol, start)
+        rows = fundingrates.fundings(symbol, first, fundingrates.count_before(symbol, end), seed)
         columns, header = fmt.fundings(rows, start)
     return fmt.build(spec.name, columns, header)
 
@@ -142,10 +175,13 @@ class ArchiveStore:
         """The bytes served at `path`; NotFound for a file that does not (yet) exist."""
         spec, checksum = parse(path)
         try:
-            listed_ms = catalog.listing(spec.symbol, spec.market).listed_ms
+            listing = catalog.listing(spec.symbol, spec.market)
         except catalog.UnknownSymbolError:
             raise NotFound(path) from None
-        if spec.end_ms > now_ms or spec.end_ms <= listed_ms or self._matches(self.omit, spec.name):
+        gone = listing.delisted_ms is not None and spec.start_ms >= listing.delisted_ms
+        if spec.end_ms > now_ms or spec.end_ms <= listing.listed_ms or gone:
+            raise NotFound(path)
+        if self._matches(self.omit, spec.name):
             raise NotFound(path)
         built = await self._file(spec)
         if checksum:

@@ -18,8 +18,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from simulator.candles import Candles
-from simulator.catalog import SPOT, utc_ms
-from simulator.fundingrates import FUNDING_PERIOD_MS, Fundings
+from simulator.catalog import SPOT, USDM, utc_ms
+from simulator.fundingrates import Fundings
+from simulator.noise import stream_key, uniform
+from simulator.openinterest import Snapshots
+from simulator.pricecandles import PriceCandles
 from simulator.pricepath import TICKS_PER_UNIT, UNITS_PER_QTY
 from simulator.trades import Trades
 
@@ -33,6 +36,11 @@ AGGTRADE_HEADER = (
     "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker"
 )
 FUNDING_HEADER = "calc_time,funding_interval_hours,last_funding_rate"
+METRICS_HEADER = (
+    "create_time,symbol,sum_open_interest,sum_open_interest_value,"
+    "count_toptrader_long_short_ratio,sum_toptrader_long_short_ratio,count_long_short_ratio,"
+    "sum_taker_long_short_vol_ratio"
+)
 
 
 @dataclass(frozen=True)
@@ -114,11 +122,63 @@ def aggtrades(rows: Trades, market: str, period_ms: int) -> tuple[list[pa.Array]
     return columns, _header(market, period_ms, AGGTRADE_HEADER)
 
 
+def _signed_units(values: np.ndarray) -> pa.Array:
+    """Integers in 1e-8 units (may be negative) as decimals with eight places."""
+    sign = pa.array(np.where(values < 0, "-", ""))
+    return pc.binary_join_element_wise(sign, fixed_text(np.abs(values), UNITS_PER_QTY, 8), "")
+
+
+def price_klines(
+    rows: PriceCandles, kind: str, period_ms: int
+) -> tuple[list[pa.Array], str | None]:
+    """Mark/index/premium klines: the klines' twelve columns, volumes and taker columns "0",
+    `count` the number of underlying samples (as the REST rows)."""
+    cells = (rows.open_v, rows.high_v, rows.low_v, rows.close_v)
+    prices = [_signed_units(v) if kind == "premium" else _price(v) for v in cells]
+    zeros = pa.array(np.full(len(rows), "0"))
+    samples_ms = 5_000 if kind == "premium" else 1_000
+    columns = [
+        pa.array(rows.open_ms),
+        *prices,
+        zeros,
+        pa.array(rows.close_ms),
+        zeros,
+        pa.array((rows.close_ms + 1 - rows.open_ms) // samples_ms),
+        zeros,
+        zeros,
+        zeros,
+    ]
+    return columns, _header(USDM, period_ms, KLINE_HEADER)
+
+
+def metrics(symbol: str, rows: Snapshots, seed: int) -> tuple[list[pa.Array], str]:
+    """Daily open interest: create_time as `YYYY-MM-DD HH:MM:SS` (UTC text, not ms), the
+    symbol, amount and value with eight decimals, and four long/short ratios (filler)."""
+    times = pa.array((rows.time_ms // 1000).astype("datetime64[s]"))
+    created = pc.strftime(times, format="%Y-%m-%d %H:%M:%S")
+    key = stream_key(seed, "metrics", symbol)
+    ratios = [
+        fixed_text(
+            np.rint((0.5 + 2 * uniform(stream_key(key, str(i)), rows.time_ms)) * 1e8),
+            UNITS_PER_QTY,
+            8,
+        )
+        for i in range(4)
+    ]
+    columns = [
+        created,
+        pa.array(np.full(len(rows), symbol)),
+        fixed_text(rows.amount_u, UNITS_PER_QTY, 8),
+        fixed_text(rows.value_u, UNITS_PER_QTY, 8),
+        *ratios,
+    ]
+    return columns, METRICS_HEADER
+
+
 def fundings(rows: Fundings, period_ms: int) -> tuple[list[pa.Array], str | None]:
     """No mark price: the funding archive has calc time, interval hours and the rate only."""
-    sign = pa.array(np.where(rows.rate_u < 0, "-", ""))
-    rate = pc.binary_join_element_wise(sign, fixed_text(np.abs(rows.rate_u), UNITS_PER_QTY, 8), "")
-    hours = np.full(len(rows.time_ms), FUNDING_PERIOD_MS // 3_600_000, dtype=np.int64)
+    rate = _signed_units(rows.rate_u)
+    hours = rows.interval_ms // 3_600_000  # the interval from each funding to the next
     return [pa.array(rows.time_ms), pa.array(hours), rate], FUNDING_HEADER
 
 

@@ -11,9 +11,19 @@ from collections.abc import Callable
 import numpy as np
 
 from simulator import binance_format as fmt
-from simulator import binance_info, candles, catalog, fundingrates, intervals, trades
+from simulator import (
+    binance_info,
+    binance_perp,
+    binance_tickers,
+    candles,
+    catalog,
+    fundingrates,
+    intervals,
+    trades,
+)
 from simulator import binance_params as params
 from simulator.bans import BanPolicy
+from simulator.binance_paging import page as _page
 from simulator.catalog import SPOT, USDM
 from simulator.intervals import HOUR_MS
 from simulator.limits import BudgetSpec
@@ -24,20 +34,7 @@ SPOT_BUDGET = "spot"
 USDM_BUDGET = "usdm"
 FUNDING_BUDGET = "usdm_funding"
 USDM_AGGTRADES_SPAN_MS = HOUR_MS
-
-
-def _page(lo: int, hi: int, start: int | None, end: int | None, limit: int) -> tuple[int, int]:
-    """Binance paging over row indices: [first, stop) of the rows to serve.
-
-    lo..hi (inclusive) are the rows that exist now; start is the first row at or after
-    startTime, end the last row at or before endTime.
-    """
-    last = hi if end is None else min(hi, end)
-    if start is not None:
-        first = max(lo, start)
-        return first, max(first, min(last + 1, first + limit))
-    first = max(lo, last + 1 - limit)
-    return first, max(first, last + 1)
+USDM_DATA_BUDGET = BudgetSpec(1000, 300)  # /futures/data requests per 5 min (unverified)
 
 
 def _klines(market: str, max_limit: int) -> Callable[[Query, Context], bytes]:
@@ -49,7 +46,7 @@ def _klines(market: str, max_limit: int) -> Callable[[Query, Context], bytes]:
         end_ms = params.time_ms(query, "endTime")
         first, stop = _page(
             candles.first_index(symbol, market, interval),
-            intervals.floor_index(interval, ctx.now_ms),
+            candles.last_index(symbol, market, interval, ctx.now_ms),
             None if start_ms is None else intervals.ceil_index(interval, start_ms),
             None if end_ms is None else intervals.floor_index(interval, end_ms),
             limit,
@@ -106,10 +103,10 @@ def _funding_rate(query: Query, ctx: Context) -> bytes:
     parts: list[fundingrates.Fundings] = []
     for symbol in symbols:
         first, stop = _page(
-            fundingrates.first_index(symbol),
-            fundingrates.floor_index(ctx.now_ms),
-            None if start_ms is None else fundingrates.ceil_index(start_ms),
-            None if end_ms is None else fundingrates.floor_index(end_ms),
+            0,
+            fundingrates.count_before(symbol, ctx.now_ms + 1) - 1,
+            None if start_ms is None else fundingrates.count_before(symbol, start_ms),
+            None if end_ms is None else fundingrates.count_before(symbol, end_ms + 1) - 1,
             limit,
         )
         parts.append(fundingrates.fundings(symbol, first, stop, ctx.seed))
@@ -125,12 +122,24 @@ def _funding_rate(query: Query, ctx: Context) -> bytes:
         time_ms=time_ms[order],
         rate_u=np.concatenate([p.rate_u for p in parts])[order],
         mark_t=np.concatenate([p.mark_t for p in parts])[order],
+        interval_ms=np.concatenate([p.interval_ms for p in parts])[order],
     )
     return fmt.fundings([names[i] for i in order.tolist()], merged)
 
 
 def _spot_info(query: Query, ctx: Context) -> bytes:
+    status = query.get("symbolStatus")
+    if status is not None and (query.get("symbol") or query.get("symbols")):
+        raise params.error(-1128, "Combination of optional parameters invalid.")
+    if status is not None and status not in binance_tickers.STATUSES:
+        raise params.error(-1100, "Illegal characters found in parameter 'symbolStatus'.")
     symbols = params.optional_symbols(query, SPOT)
+    if status is not None:
+        symbols = [
+            s
+            for s in symbols
+            if binance_info.spot_status(catalog.listing(s, SPOT), ctx.now_ms) == status
+        ]
     return fmt.dumps(binance_info.spot(symbols, ctx.budgets, ctx.now_ms))
 
 
@@ -174,6 +183,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/fapi/v1/exchangeInfo", USDM_BUDGET, _flat(1), USDM_BUDGET, _usdm_info),
     Endpoint("/fapi/v1/time", USDM_BUDGET, _flat(1), USDM_BUDGET, _server_time),
     Endpoint("/fapi/v1/ping", USDM_BUDGET, _flat(1), USDM_BUDGET, _ping),
+    Endpoint(
+        "/api/v3/ticker/24hr",
+        SPOT_BUDGET,
+        binance_tickers.spot_weight,
+        SPOT_BUDGET,
+        binance_tickers.spot,
+    ),
+    Endpoint(
+        "/fapi/v1/ticker/24hr",
+        USDM_BUDGET,
+        binance_tickers.usdm_weight,
+        USDM_BUDGET,
+        binance_tickers.usdm,
+    ),
+    *binance_perp.endpoints(USDM_BUDGET, FUNDING_BUDGET, usdm_klines_weight),
 )
 
 
@@ -203,8 +227,10 @@ def venue(
     usdm: BudgetSpec,
     usdm_funding: BudgetSpec,
     ban: BanPolicy | None = None,
+    usdm_data: BudgetSpec = USDM_DATA_BUDGET,
 ) -> Venue:
-    """Binance with its budgets: weight per window for spot and usdm, requests for funding.
+    """Binance with its budgets: weight per window for spot and usdm, requests for funding
+    (and fundingInfo) and for the /futures/data routes (open interest history).
 
     An IP that keeps sending during a Retry-After is banned (418) under `ban`, one ban state
     for spot and USD-M together.
@@ -212,7 +238,12 @@ def venue(
     return Venue(
         name="binance",
         endpoints=ENDPOINTS,
-        budgets={SPOT_BUDGET: spot, USDM_BUDGET: usdm, FUNDING_BUDGET: usdm_funding},
+        budgets={
+            SPOT_BUDGET: spot,
+            USDM_BUDGET: usdm,
+            FUNDING_BUDGET: usdm_funding,
+            binance_perp.OI_BUDGET: usdm_data,
+        },
         usage_header=USAGE_HEADER,
         too_many_requests=_too_many_requests,
         ban_policy=ban or BanPolicy(),

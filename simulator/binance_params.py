@@ -44,9 +44,16 @@ def _listed(value: str, market: str) -> str:
 
 def symbol(query: Query, market: str) -> str:
     """The mandatory `symbol`, listed on market."""
-    value = query.get("symbol", "")
+    return named_symbol(query, "symbol", market)
+
+
+def named_symbol(query: Query, name: str, market: str) -> str:
+    """A mandatory symbol parameter under `name` (indexPriceKlines calls it `pair`)."""
+    value = query.get(name, "")
     if not value:
-        raise _mandatory("symbol")
+        raise _mandatory(name)
+    if not _SYMBOL.fullmatch(value):
+        raise _illegal(name, _SYMBOL_RANGE)
     return _listed(value, market)
 
 

@@ -6,61 +6,17 @@ with HTTP 200 and a non-zero retCode, lists are newest first with every value a 
 and one IP budget covers the whole host: a breach answers HTTP 403 and bans the IP.
 """
 
-import json
-
-from simulator import candles, catalog, fundingrates, intervals, textnum, trades
-from simulator.catalog import SPOT, USDM
+from simulator import bybit_info, bybit_perp, candles, fundingrates, intervals, textnum, trades
+from simulator.bybit_params import CATEGORIES, INTERVALS
+from simulator.bybit_params import error as _error
+from simulator.bybit_params import integer as _int
+from simulator.bybit_params import market_symbol as _market_symbol
+from simulator.bybit_params import ok as _ok
 from simulator.limits import BudgetSpec
-from simulator.venue import ApiError, Context, Endpoint, Query, Venue
+from simulator.venue import Context, Endpoint, Query, Venue
 
 BAN_S = 600.0
-CATEGORIES = {"spot": SPOT, "linear": USDM}
-INTERVALS = {
-    "1": "1m",
-    "3": "3m",
-    "5": "5m",
-    "15": "15m",
-    "30": "30m",
-    "60": "1h",
-    "120": "2h",
-    "240": "4h",
-    "360": "6h",
-    "720": "12h",
-    "D": "1d",
-    "W": "1w",
-    "M": "1M",
-}
 KLINE_MAX, FUNDING_MAX = 1000, 200
-
-
-def _error(code: int, msg: str, ctx: Context) -> ApiError:
-    body = {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": ctx.now_ms}
-    return ApiError(200, body)
-
-
-def _ok(result: dict, ctx: Context) -> bytes:
-    body = {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": ctx.now_ms}
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def _int(query: Query, name: str, ctx: Context, default: int | None = None) -> int | None:
-    value = query.get(name)
-    if value in (None, ""):
-        return default
-    if not value.isdigit():
-        raise _error(10001, f"Parameter {name} is invalid", ctx)
-    return int(value)
-
-
-def _market_symbol(query: Query, ctx: Context, default: str = "linear") -> tuple[str, str]:
-    category = query.get("category", default)
-    market = CATEGORIES.get(category)
-    if market is None:
-        raise _error(10001, "Illegal category", ctx)
-    symbol = query.get("symbol", "")
-    if (symbol, market) not in catalog.LISTINGS:
-        raise _error(10001, "Not supported symbols", ctx)
-    return category, symbol
 
 
 def _kline(query: Query, ctx: Context) -> bytes:
@@ -74,7 +30,7 @@ def _kline(query: Query, ctx: Context) -> bytes:
         raise _error(10001, "Invalid limit", ctx)
     start, end = _int(query, "start", ctx), _int(query, "end", ctx)
     lo = candles.first_index(symbol, market, interval)
-    hi = intervals.floor_index(interval, ctx.now_ms)
+    hi = candles.last_index(symbol, market, interval, ctx.now_ms)
     if end is not None:
         hi = min(hi, intervals.floor_index(interval, end))  # inclusive
     if start is not None:
@@ -108,10 +64,11 @@ def _funding(query: Query, ctx: Context) -> bytes:
     limit = _int(query, "limit", ctx, 200)
     if not 1 <= limit <= FUNDING_MAX:
         raise _error(10001, "Invalid limit", ctx)
-    hi = fundingrates.floor_index(ctx.now_ms if end is None else min(end, ctx.now_ms))
-    lo = fundingrates.first_index(symbol)
+    last_ms = ctx.now_ms if end is None else min(end, ctx.now_ms)
+    hi = fundingrates.count_before(symbol, last_ms + 1) - 1
+    lo = 0
     if start is not None:
-        lo = max(lo, fundingrates.ceil_index(start))
+        lo = max(lo, fundingrates.count_before(symbol, start))
     lo = max(lo, hi + 1 - limit)  # the newest `limit` up to endTime
     rows = fundingrates.fundings(symbol, lo, max(lo, hi + 1), ctx.seed)
     items = [
@@ -168,6 +125,8 @@ def venue(ban_s: float = BAN_S) -> Venue:
         Endpoint("/v5/market/kline", budget, _flat, budget, _kline),
         Endpoint("/v5/market/funding/history", budget, _flat, budget, _funding),
         Endpoint("/v5/market/recent-trade", budget, _flat, budget, _recent_trades),
+        *(Endpoint(path, budget, _flat, budget, handler) for path, handler in bybit_perp.ROUTES),
+        *(Endpoint(path, budget, _flat, budget, handler) for path, handler in bybit_info.ROUTES),
     )
     return Venue(
         "bybit",

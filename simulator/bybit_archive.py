@@ -1,5 +1,5 @@
 """Bybit's public spot trade archive (public.bybit.com) over the ground truth, under
-/bybit-public.
+/bybit-public; the derivatives archive (`/trading/...`) is simulator.bybit_trading's.
 
 Layout as public code observes it: `/spot/` and `/spot/{SYMBOL}/` are HTML directory pages
 (nginx autoindex style) of `<a href>` links; `/spot/{SYMBOL}/{SYMBOL}_{YYYY-MM-DD}.csv.gz`
@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 
 from simulator import archive_host as host
-from simulator import catalog, trades
+from simulator import bybit_trading, catalog, trades
 from simulator.archive_host import BuiltFiles, Faults, NotFound
-from simulator.catalog import SPOT, utc_ms
+from simulator.catalog import SPOT, USDM, utc_ms
 from simulator.intervals import DAY_MS
 
 PREFIX = "/bybit-public"
@@ -117,6 +117,9 @@ class BybitArchive:
         except catalog.UnknownSymbolError:
             return False
         published = listed_ms < spec.end_ms <= now_ms
+        delisted_ms = catalog.listing(spec.symbol, SPOT).delisted_ms
+        if delisted_ms is not None and spec.start_ms >= delisted_ms:
+            return False
         return published and not host.matches(self.faults.omit, spec.name)
 
     def names(self, symbol: str, now_ms: int) -> list[str]:
@@ -131,9 +134,14 @@ class BybitArchive:
             f"{symbol}_{date.fromordinal(d):%Y-%m-%d}.csv.gz"
             for d in range(first.toordinal(), first.toordinal() + (now_ms - _ms(first)) // DAY_MS)
         ]
-        return [n for n in months + days if not host.matches(self.faults.omit, n)]
+        names = [n for n in months + days if not host.matches(self.faults.omit, n)]
+        if catalog.listing(symbol, SPOT).delisted_ms is None:
+            return names
+        return [n for n in names if self._exists(parse(f"/spot/{symbol}/{n}"), now_ms)]
 
     async def body(self, path: str, now_ms: int) -> tuple[bytes, str]:
+        if path.startswith("/trading/"):
+            return await self._trading(path, now_ms)
         directory = _DIR.fullmatch(path)
         if directory is not None:
             symbol = directory["symbol"]
@@ -146,6 +154,27 @@ class BybitArchive:
         if not self._exists(spec, now_ms):
             raise NotFound(path)
         data = await self.files.get(spec.name, lambda: build(spec, self.seed, self.trades_per_day))
+        if host.matches(self.faults.corrupt, spec.name):
+            data = host.flipped(data)
+        return data, "application/gzip"
+
+    async def _trading(self, path: str, now_ms: int) -> tuple[bytes, str]:
+        """The derivatives archive (simulator.bybit_trading): directory pages and day files."""
+        directory = bybit_trading.DIRECTORY.fullmatch(path)
+        if directory is not None:
+            symbol = directory["symbol"]
+            if symbol is None:
+                return _page("/trading/", [f"{s}/" for s in catalog.symbols(USDM)]), "text/html"
+            if not catalog.is_listed(symbol, USDM):
+                raise NotFound(path)
+            names = bybit_trading.names(symbol, now_ms, self.faults.omit)
+            return _page(f"/trading/{symbol}/", names), "text/html"
+        spec = bybit_trading.parse(path)
+        if not bybit_trading.exists(spec, now_ms, self.faults.omit):
+            raise NotFound(path)
+        data = await self.files.get(
+            spec.name, lambda: bybit_trading.build(spec, self.seed, self.trades_per_day)
+        )
         if host.matches(self.faults.corrupt, spec.name):
             data = host.flipped(data)
         return data, "application/gzip"

@@ -9,14 +9,8 @@ from simulator.intervals import MINUTE_MS
 from simulator.noise import stream_key, uniform
 from simulator.pricepath import TICKS_PER_UNIT, UNITS_PER_QTY, price_ticks
 
-# Typical quote volume per minute; kept modest so a 1M candle's quote volume in units of
-# 1e-8 stays far below 2**63.
-QUOTE_PER_MINUTE: dict[str, float] = {
-    "BTCUSDT": 300_000.0,
-    "ETHUSDT": 150_000.0,
-    "BNBUSDT": 20_000.0,
-}
-DEFAULT_QUOTE_PER_MINUTE = 5_000.0
+# Typical quote volume per minute per symbol: catalog.Listing.quote_per_minute, kept modest so
+# a 1M candle's quote volume in units of 1e-8 stays far below 2**63.
 TRADES_PER_MINUTE = 400.0
 
 
@@ -45,6 +39,16 @@ def first_index(symbol: str, market: str, interval: str) -> int:
     return intervals.floor_index(interval, catalog.listing(symbol, market).listed_ms)
 
 
+def last_index(symbol: str, market: str, interval: str, now_ms: int) -> int:
+    """Index of the newest candle that exists at now_ms: the one containing now, or the last
+    one opening before the delisting."""
+    last = intervals.floor_index(interval, now_ms)
+    delisted_ms = catalog.listing(symbol, market).delisted_ms
+    if delisted_ms is not None:
+        last = min(last, intervals.ceil_index(interval, delisted_ms) - 1)
+    return last
+
+
 def candles(symbol: str, market: str, interval: str, first: int, stop: int, seed: int) -> Candles:
     """Candles number first..stop-1 on the interval's grid (no listing or clock checks here).
 
@@ -64,7 +68,7 @@ def candles(symbol: str, market: str, interval: str, first: int, stop: int, seed
     high_t = np.maximum(open_t, close_t) + np.rint(spread_t * u[1]).astype(np.int64)
     low_t = np.maximum(np.minimum(open_t, close_t) - np.rint(spread_t * u[2]).astype(np.int64), 1)
 
-    quote_per_minute = QUOTE_PER_MINUTE.get(symbol, DEFAULT_QUOTE_PER_MINUTE)
+    quote_per_minute = catalog.listing(symbol, market).quote_per_minute
     volume = quote_per_minute * minutes * (0.4 + 1.2 * u[3]) / (open_t / TICKS_PER_UNIT)
     volume_u = np.maximum(np.rint(volume * UNITS_PER_QTY), 1)
     vwap_t = low_t + (high_t - low_t) * u[4]

@@ -12,6 +12,7 @@ from aiohttp import web
 from simulator.limits import BudgetSpec
 from simulator.server import SimConfig, make_app
 from simulator.trades import DEFAULT_TRADES_PER_DAY
+from simulator.universe import FIXED, MAX_SYMBOLS, anchor_from_date
 
 log = logging.getLogger("simulator")
 
@@ -68,6 +69,21 @@ def _positive_seconds(text: str) -> float:
 def _count(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0 such as 10, not {text!r}")
+    return int(text)
+
+
+def _anchor(text: str) -> int:
+    try:
+        return anchor_from_date(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from None
+
+
+def _symbol_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SYMBOLS:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of symbols from 1 to {MAX_SYMBOLS}, not {text!r}"
+        )
     return int(text)
 
 
@@ -183,8 +199,39 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="RATE",
         help="share of data requests whose connection is dropped without an answer (0 to 1)",
     )
+    parser.add_argument(
+        "--symbols",
+        type=_symbol_count,
+        default=None,
+        metavar="N",
+        help="list N USDT symbols on every venue, spot and perpetual: BTC, ETH, BNB and NEW "
+        "first, then generated ones with staggered listings and volumes (default: those four; "
+        "BNB has no perpetual)",
+    )
+    parser.add_argument(
+        "--delisted",
+        type=_count,
+        default=0,
+        metavar="K",
+        help="how many of the N symbols stopped trading within the last two months; their "
+        "history stays served (default %(default)s)",
+    )
+    parser.add_argument(
+        "--anchor",
+        type=_anchor,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the day generated listings and delistings count back from (default: today, UTC); "
+        "pass the same to simulator.universe.Universe to get the same ground truth",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
+    room = max(0, (args.symbols or 0) - 4 - FIXED)
+    if args.delisted > room:
+        parser.error(
+            f"--delisted {args.delisted} needs --symbols {args.delisted + 4 + FIXED} or more "
+            f"(today's four and the first {FIXED} generated symbols are never delisted)"
+        )
     if args.trades_per_day < 1:
         parser.error("--trades-per-day must be at least 1")
     if args.fault_5xx + args.fault_truncate + args.fault_reset > 1:
@@ -234,6 +281,9 @@ def sim_config(args: argparse.Namespace) -> SimConfig:
         fault_5xx=args.fault_5xx,
         fault_truncate=args.fault_truncate,
         fault_reset=args.fault_reset,
+        symbols=args.symbols,
+        delisted=args.delisted,
+        anchor_ms=args.anchor,
     )
 
 

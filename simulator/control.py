@@ -17,6 +17,7 @@ RESET_PATH = "/_sim/reset"
 LOG_PATH = "/_sim/log"
 FAULTS_PATH = "/_sim/faults"
 ARCHIVE_FAULTS_PATH = "/_sim/archive"
+UNIVERSE_PATH = "/_sim/universe"
 
 
 def _json(value: object, status: int = 200) -> web.Response:
@@ -86,6 +87,10 @@ def routes(sim: Simulation) -> list[web.RouteDef]:
             raise _refuse(f"since_ms must be a number of milliseconds, not {since!r}") from None
         return _json(sim.traffic.since(since_ms))
 
+    async def get_universe(request: web.Request) -> web.Response:
+        """The settings that rebuild the ground truth's universe (simulator.universe.Universe)."""
+        return _json(sim.universe.describe())
+
     async def get_faults(request: web.Request) -> web.Response:
         return _json(sim.faults.state())
 
@@ -109,6 +114,7 @@ def routes(sim: Simulation) -> list[web.RouteDef]:
         web.get(STATS_PATH, get_stats),
         web.post(RESET_PATH, reset),
         web.get(LOG_PATH, get_log),
+        web.get(UNIVERSE_PATH, get_universe),
         web.get(FAULTS_PATH, get_faults),
         web.post(FAULTS_PATH, set_faults),
         web.post(ARCHIVE_FAULTS_PATH, archive_faults),

@@ -67,7 +67,7 @@ def build(spec: FileSpec, seed: int) -> bytes:
         intervals.ceil_index(interval, spec.start_ms),
         candles.first_index(spec.symbol, SPOT, interval),
     )
-    stop = intervals.ceil_index(interval, spec.end_ms)
+    stop = candles.last_index(spec.symbol, SPOT, interval, spec.end_ms - 1) + 1
     rows = candles.candles(spec.symbol, SPOT, interval, first, max(first, stop), seed)
     columns = [
         pa.array(rows.open_ms // 1000),

@@ -1,79 +1,42 @@
 """Gate.io API v4 market data under /api/v4: spot candlesticks and trades, USDT-futures
-funding rates and candlesticks.
+funding rates and candlesticks (`mark_`/`index_` contract prefixes give mark and index
+candles), plus the routes of gateio_perp (futures trades, premium index, contract stats) and
+gateio_info (currency pairs, contracts, tickers).
 
 Times are seconds, numbers strings, errors `{"label","message"}` with HTTP 400, and every
 endpoint has its own budget (429 TOO_MANY_REQUESTS). Candles reach back only 10,000
 intervals; `limit` may not be combined with from/to; trades come newest first, paged.
+Futures sizes are whole contracts of `QUANTO_MULTIPLIER` (1e-8) base units: the simulator's
+quantities are multiples of 1e-8, so a contract count carries them exactly (real contracts
+use larger multipliers, 0.0001 for BTC_USDT).
 """
 
 import json
 
-from simulator import candles, catalog, fundingrates, intervals, textnum, trades
+from simulator import candles, fundingrates, gateio_info, gateio_perp, textnum, trades
+from simulator import gateio_params as gp
 from simulator.catalog import SPOT, USDM
 from simulator.limits import BudgetSpec
-from simulator.venue import ApiError, Context, Endpoint, Query, Venue
+from simulator.venue import Context, Endpoint, Query, Venue
+
+_error, _int, _symbol = gp.error, gp.integer, gp.symbol
 
 BASE = "/api/v4"
-INTERVALS = {
-    "1m": "1m",
-    "5m": "5m",
-    "15m": "15m",
-    "30m": "30m",
-    "1h": "1h",
-    "4h": "4h",
-    "8h": "8h",
-    "1d": "1d",
-    "7d": "1w",
-    "30d": "1M",
-}
-CANDLE_REACH, CANDLE_MAX, FUTURES_CANDLE_MAX = 10_000, 1000, 2000
+CANDLE_MAX, FUTURES_CANDLE_MAX = 1000, 2000
 TRADE_MAX, TRADE_PAGES, FUNDING_MAX = 1000, 100_000, 1000
 
 
-def _error(label: str, message: str) -> ApiError:
-    return ApiError(400, {"label": label, "message": message})
-
-
-def _int(query: Query, name: str, default: int | None = None) -> int | None:
-    value = query.get(name)
-    if value in (None, ""):
-        return default
-    if not value.lstrip("-").isdigit():
-        raise _error("INVALID_PARAM_VALUE", f"Invalid {name}: {value}")
-    return int(value)
-
-
-def _symbol(query: Query, name: str, market: str) -> str:
-    raw = query.get(name, "")
-    symbol = raw.replace("_", "")
-    if raw.count("_") != 1 or (symbol, market) not in catalog.LISTINGS:
-        if market == SPOT:
-            raise _error("INVALID_CURRENCY_PAIR", f"Invalid currency pair {raw}")
-        raise _error("CONTRACT_NOT_FOUND", f"Contract {raw} not found")
-    return symbol
-
-
 def _candle_range(query: Query, ctx: Context, symbol: str, market: str, cap: int):
-    interval = INTERVALS.get(query.get("interval", "30m"))
-    if interval is None:
-        raise _error("INVALID_PARAM_VALUE", f"Invalid interval {query.get('interval')}")
-    start, end, limit = _int(query, "from"), _int(query, "to"), _int(query, "limit")
-    if limit is not None and (start is not None or end is not None):
-        raise _error("INVALID_PARAM_VALUE", "limit cannot be used with from/to")
-    now_index = intervals.floor_index(interval, ctx.now_ms)
-    hi = now_index if end is None else min(now_index, intervals.floor_index(interval, end * 1000))
-    if start is None:
-        first = hi + 1 - (limit or 100)
-    else:
-        first = intervals.ceil_index(interval, start * 1000)
-    if first <= now_index - CANDLE_REACH:
-        raise _error(
-            "INVALID_PARAM_VALUE", "Candlestick too long ago. Maximum 10000 points ago are allowed"
-        )
-    if hi - first + 1 > cap:
-        raise _error("INVALID_PARAM_VALUE", f"Too many points requested: maximum {cap}")
-    first = max(first, candles.first_index(symbol, market, interval))
-    rows = candles.candles(symbol, market, interval, first, max(first, hi + 1), ctx.seed)
+    _, first, stop = gp.candle_span(
+        query,
+        ctx,
+        lambda interval: candles.first_index(symbol, market, interval),
+        lambda interval: candles.last_index(symbol, market, interval, ctx.now_ms),
+        cap,
+        "30m",
+    )
+    interval = gp.INTERVALS[query.get("interval", "30m")]
+    rows = candles.candles(symbol, market, interval, first, stop, ctx.seed)
     closed = (rows.close_ms < ctx.now_ms).tolist()
     return rows, closed
 
@@ -96,13 +59,17 @@ def _spot_candles(query: Query, ctx: Context) -> bytes:
 
 
 def _futures_candles(query: Query, ctx: Context) -> bytes:
+    contract = query.get("contract", "")
+    for kind in ("mark", "index"):
+        if contract.startswith(kind + "_"):
+            return gateio_perp.price_candles(kind, query, ctx)
     symbol = _symbol(query, "contract", USDM)
     rows, _ = _candle_range(query, ctx, symbol, USDM, FUTURES_CANDLE_MAX)
     items = [
         {"t": t, "v": v, "c": c, "h": h, "l": lo, "o": o, "sum": q}
         for t, v, c, h, lo, o, q in zip(
             (rows.open_ms // 1000).tolist(),
-            (rows.volume_u // 10**8).tolist(),
+            rows.volume_u.tolist(),  # contracts of QUANTO_MULTIPLIER
             textnum.prices(rows.close_t),
             textnum.prices(rows.high_t),
             textnum.prices(rows.low_t),
@@ -160,12 +127,11 @@ def _funding(query: Query, ctx: Context) -> bytes:
     if not 1 <= limit <= FUNDING_MAX:
         raise _error("INVALID_PARAM_VALUE", "Invalid limit")
     end_s, start_s = _int(query, "to"), _int(query, "from")
-    hi = fundingrates.floor_index(ctx.now_ms)
-    if end_s is not None:
-        hi = min(hi, fundingrates.floor_index(end_s * 1000))
-    lo = fundingrates.first_index(symbol)
+    end_ms = ctx.now_ms if end_s is None else min(ctx.now_ms, end_s * 1000)
+    hi = fundingrates.count_before(symbol, end_ms + 1) - 1
+    lo = 0
     if start_s is not None:
-        lo = max(lo, fundingrates.ceil_index(start_s * 1000))
+        lo = max(lo, fundingrates.count_before(symbol, start_s * 1000))
     lo = max(lo, hi + 1 - limit)  # the newest `limit` of the range
     rows = fundingrates.fundings(symbol, lo, max(lo, hi + 1), ctx.seed)
     items = [
@@ -190,6 +156,8 @@ def venue() -> Venue:
         "/spot/trades": ("gateio_spot_trades", _trades),
         "/futures/usdt/candlesticks": ("gateio_futures_candles", _futures_candles),
         "/futures/usdt/funding_rate": ("gateio_futures_funding", _funding),
+        **gateio_perp.ROUTES,
+        **gateio_info.ROUTES,
     }
     endpoints = tuple(
         Endpoint(BASE + path, budget, _flat, budget, handler)

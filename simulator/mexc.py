@@ -9,10 +9,11 @@ paged by page number newest first with rates as JSON numbers, errors inside HTTP
 
 import json
 
-from simulator import candles, catalog, fundingrates, intervals, textnum, trades
+from simulator import candles, fundingrates, intervals, mexc_info, mexc_perp, textnum, trades
+from simulator import mexc_params as mp
 from simulator.catalog import SPOT, USDM
 from simulator.limits import BudgetSpec
-from simulator.venue import ApiError, Context, Endpoint, Query, Venue
+from simulator.venue import Context, Endpoint, Query, Venue
 
 PREFIX = "/mexc"
 SPOT_INTERVALS = {
@@ -26,32 +27,12 @@ SPOT_INTERVALS = {
     "1W": "1w",
     "1M": "1M",
 }
-CONTRACT_INTERVALS = {"Min1": "1m", "Min60": "1h", "Day1": "1d", "Week1": "1w", "Month1": "1M"}
+CONTRACT_INTERVALS = mp.CONTRACT_INTERVALS
 KLINE_MAX, TRADE_MAX, FUNDING_PAGE_MAX, CONTRACT_KLINE_MAX = 500, 1000, 1000, 2000
 
 
-def _spot_error(code: int, msg: str) -> ApiError:
-    return ApiError(400, {"code": code, "msg": msg})
-
-
-def _contract_error(code: int, message: str) -> ApiError:
-    return ApiError(200, {"success": False, "code": code, "message": message})
-
-
-def _int(query: Query, name: str, default: int | None = None) -> int | None:
-    value = query.get(name)
-    if value in (None, ""):
-        return default
-    if not value.isdigit():
-        raise _spot_error(-1100, f"Illegal characters found in parameter '{name}'.")
-    return int(value)
-
-
-def _spot_symbol(query: Query) -> str:
-    symbol = query.get("symbol", "")
-    if (symbol, SPOT) not in catalog.LISTINGS:
-        raise _spot_error(-1121, "Invalid symbol.")
-    return symbol
+_spot_error, _contract_error, _int = mp.spot_error, mp.contract_error, mp.integer
+_spot_symbol, _contract_symbol, _envelope = mp.spot_symbol, mp.contract_symbol, mp.envelope
 
 
 def _klines(query: Query, ctx: Context) -> bytes:
@@ -64,7 +45,7 @@ def _klines(query: Query, ctx: Context) -> bytes:
         raise _spot_error(-1130, "Data sent for parameter 'limit' is not valid.")
     start, end = _int(query, "startTime"), _int(query, "endTime")
     lo = candles.first_index(symbol, SPOT, interval)
-    hi = intervals.floor_index(interval, ctx.now_ms)  # the open candle is served
+    hi = candles.last_index(symbol, SPOT, interval, ctx.now_ms)  # the open candle is served
     if end is not None:
         hi = min(hi, intervals.ceil_index(interval, end) - 1)  # endTime is exclusive
     if start is not None:
@@ -117,32 +98,22 @@ def _aggtrades(query: Query, ctx: Context) -> bytes:
     return json.dumps(items, separators=(",", ":")).encode()
 
 
-def _contract_symbol(query: Query) -> str:
-    symbol = query.get("symbol", "").replace("_", "")
-    if "_" not in query.get("symbol", "") or (symbol, USDM) not in catalog.LISTINGS:
-        raise _contract_error(1001, "Contract does not exist")
-    return symbol
-
-
-def _envelope(data: object) -> bytes:
-    return json.dumps({"success": True, "code": 0, "data": data}, separators=(",", ":")).encode()
-
-
 def _funding_history(query: Query, ctx: Context) -> bytes:
     symbol = _contract_symbol(query)
     page, size = _int(query, "page_num", 1), _int(query, "page_size", 20)
     if page < 1 or not 1 <= size <= FUNDING_PAGE_MAX:
         raise _contract_error(600, "Parameter error")
-    first, last = fundingrates.first_index(symbol), fundingrates.floor_index(ctx.now_ms)
+    first, last = 0, fundingrates.count_before(symbol, ctx.now_ms + 1) - 1
     total = max(0, last - first + 1)
     # Newest first: row k of the list is funding number last - k.
     hi = last - (page - 1) * size
     lo = max(first, hi - size + 1)
     rows = fundingrates.fundings(symbol, lo, max(lo, hi + 1), ctx.seed)
     rates = textnum.qtys(rows.rate_u)
+    cycles = (rows.interval_ms // 3_600_000).tolist()  # hours from this funding to the next
     items = [
-        f'{{"symbol":"{query["symbol"]}","fundingRate":{r},"settleTime":{t},"collectCycle":8}}'
-        for r, t in zip(rates[::-1], rows.time_ms[::-1].tolist(), strict=True)
+        f'{{"symbol":"{query["symbol"]}","fundingRate":{r},"settleTime":{t},"collectCycle":{c}}}'
+        for r, t, c in zip(rates[::-1], rows.time_ms[::-1].tolist(), cycles[::-1], strict=True)
     ]
     head = {
         "pageSize": size,
@@ -156,19 +127,12 @@ def _funding_history(query: Query, ctx: Context) -> bytes:
 
 def _contract_kline(query: Query, ctx: Context) -> bytes:
     symbol = _contract_symbol(query)
-    interval = CONTRACT_INTERVALS.get(query.get("interval", "Min1"))
-    if interval is None:
-        raise _contract_error(600, "Parameter error")
-    lo = candles.first_index(symbol, USDM, interval)
-    hi = intervals.floor_index(interval, ctx.now_ms)
-    start, end = _int(query, "start"), _int(query, "end")
-    if end is not None:
-        hi = min(hi, intervals.floor_index(interval, end * 1000))
-    first = max(lo, hi + 1 - CONTRACT_KLINE_MAX)
-    if start is not None:
-        first = max(lo, intervals.ceil_index(interval, start * 1000))
-    stop = min(hi + 1, first + CONTRACT_KLINE_MAX)
-    rows = candles.candles(symbol, USDM, interval, first, max(first, stop), ctx.seed)
+    interval, first, stop = mp.contract_span(
+        query,
+        lambda interval: candles.first_index(symbol, USDM, interval),
+        lambda interval: candles.last_index(symbol, USDM, interval, ctx.now_ms),
+    )
+    rows = candles.candles(symbol, USDM, interval, first, stop, ctx.seed)
     price = {k: (getattr(rows, k + "_t") / 100).tolist() for k in ("open", "close", "high", "low")}
     data = {
         "time": (rows.open_ms // 1000).tolist(),
@@ -197,7 +161,15 @@ def venue() -> Venue:
             "/api/v1/contract/funding_rate/history", contract, _flat, contract, _funding_history
         ),
         Endpoint("/api/v1/contract/kline/{symbol}", contract, _flat, contract, _contract_kline),
+        *(Endpoint(path, contract, _flat, contract, handler) for path, handler in mexc_perp.ROUTES),
+        *(
+            Endpoint(PREFIX + path if spot else path, budget, weight, budget, handler)
+            for path, spot, budget, weight, handler in mexc_info.ROUTES
+        ),
     )
     budgets = {spot_k: BudgetSpec(500, 10), spot_t: BudgetSpec(500, 10)}
+    budgets.update(
+        {budget: BudgetSpec(500, 10) for _, spot, budget, _, _ in mexc_info.ROUTES if spot}
+    )
     budgets[contract] = BudgetSpec(20, 2)
     return Venue("mexc", endpoints, budgets, "X-MEXC-Used", _too_many)

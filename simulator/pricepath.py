@@ -1,5 +1,6 @@
 """The deterministic price path of each symbol: a sum of sine waves plus per-millisecond noise."""
 
+import functools
 import math
 import zlib
 
@@ -38,8 +39,15 @@ def base_price(symbol: str) -> float:
     return BASE_PRICES.get(symbol, 1.0 + zlib.crc32(symbol.encode()) % 1000)
 
 
-def _waves(symbol: str, seed: int, grid: np.ndarray) -> np.ndarray:
+@functools.lru_cache(maxsize=8192)
+def _phases(symbol: str, seed: int) -> tuple[float, ...]:
+    """The symbol's wave phases (cached: tickers of hundreds of symbols ask for them often)."""
     phases = uniform(stream_key(seed, "phase", symbol), np.arange(len(_WAVES))) * 2 * math.pi
+    return tuple(phases.tolist())
+
+
+def _waves(symbol: str, seed: int, grid: np.ndarray) -> np.ndarray:
+    phases = _phases(symbol, seed)
     times_ms = grid * _GRID_MS
     log_price = np.zeros(len(grid))
     for (period_ms, amplitude), phase in zip(_WAVES, phases, strict=True):

@@ -27,6 +27,7 @@ from simulator.limits import BudgetSpec, Limits, retry_after_header
 from simulator.throttle import Throttle
 from simulator.trades import DEFAULT_TRADES_PER_DAY
 from simulator.traffic import Entry, Traffic
+from simulator.universe import Universe, today_ms
 from simulator.venue import ApiError, Context, Endpoint, Venue
 
 ARCHIVE_COUNTER = "/data (archive)"
@@ -62,6 +63,15 @@ class SimConfig:
     fault_5xx: float = 0.0
     fault_truncate: float = 0.0
     fault_reset: float = 0.0
+    #: the universe: None lists today's four symbols; N lists N, `delisted` of them delisted,
+    #: with listing dates relative to `anchor_ms` (a UTC midnight; None: today's)
+    symbols: int | None = None
+    delisted: int = 0
+    anchor_ms: int | None = None
+
+    def universe(self) -> Universe:
+        anchor_ms = today_ms() if self.anchor_ms is None else self.anchor_ms
+        return Universe(self.symbols, self.delisted, self.seed, anchor_ms)
 
 
 def _dumps(value: object) -> bytes:
@@ -81,6 +91,8 @@ class Simulation:
     def __init__(self, config: SimConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
+        # The universe is process-wide: every venue and ground-truth function reads it.
+        self.universe = config.universe().activate()
         ban = BanPolicy(
             first_s=config.binance_ban_s,
             after=config.binance_ban_after,

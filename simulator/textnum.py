@@ -6,6 +6,7 @@ from simulator.pricepath import TICKS_PER_UNIT, UNITS_PER_QTY
 
 
 def _text(values: np.ndarray, scale: int, digits: int) -> list[str]:
+    values = np.asarray(values, dtype=np.int64)
     sign = np.where(values < 0, "-", "").tolist()
     whole, fraction = np.divmod(np.abs(values), scale)
     return [

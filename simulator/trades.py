@@ -52,8 +52,14 @@ def _times_ms(listed_ms: int, key: int, index: np.ndarray, spacing: float) -> np
 
 
 def count_before(symbol: str, market: str, t_ms: int, seed: int, trades_per_day: int) -> int:
-    """How many trades happen before t_ms, which is also the index of the first at or after it."""
-    listed_ms = catalog.listing(symbol, market).listed_ms
+    """How many trades happen before t_ms, which is also the index of the first at or after it.
+
+    No trade happens at or after a delisting, so later times count the same as the delisting.
+    """
+    listing = catalog.listing(symbol, market)
+    listed_ms = listing.listed_ms
+    if listing.delisted_ms is not None:
+        t_ms = min(t_ms, listing.delisted_ms)
     if t_ms <= listed_ms:
         return 0
     spacing = spacing_ms(trades_per_day)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 
+from storage.dtypes import dtype as data_type
 from storage.errors import InputError
-from storage.layout import shard_path
-from storage.schemas import SCHEMAS, TIME_COLUMN
-from storage.shards import DTYPES, Shard, clean_symbol, periods
+from storage.shards import Shard, clean_symbol, periods
+from storage.store import Store
+from storage.stores import as_store
 
 Moment = datetime | pd.Timestamp | str
 
@@ -23,12 +24,18 @@ def _utc(moment: Moment) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _markets(data_dir: Path, exchange: str, dtype: str, symbol: str, interval: str | None):
+def _markets(store: Store, exchange: str, dtype: str, symbol: str, interval: str | None):
     """Markets that hold this symbol's `dtype`, found by pyarrow's own partition discovery."""
-    root = Path(data_dir) / f"exchange={exchange}"
-    if not root.is_dir():
+    root = f"{store.root}/exchange={exchange}"
+    if store.filesystem.get_file_info(root).type != pafs.FileType.Directory:
         return []
-    dataset = ds.dataset(root, format="parquet", partitioning="hive", exclude_invalid_files=False)
+    dataset = ds.dataset(
+        root,
+        filesystem=store.filesystem,
+        format="parquet",
+        partitioning="hive",
+        exclude_invalid_files=False,
+    )
     where = (ds.field("dtype") == dtype) & (ds.field("symbol") == symbol)
     found = set()
     for fragment in dataset.get_fragments(filter=where):
@@ -47,39 +54,39 @@ def read(
     interval: str | None = None,
     market: str | None = None,
     *,
-    data_dir: str | Path | None = None,
+    data_dir: Store | str | os.PathLike[str],
 ) -> pd.DataFrame:
     """Rows of `dtype` for `symbol` with time in [start, end) (UTC; naive times are UTC).
 
-    Only the files of the periods that overlap the range are opened, and pyarrow skips
-    row groups outside it by their statistics. `market` defaults to the one market that
-    holds the data; `data_dir` defaults to `DATA_DIR`, then `./data`. Klines need `interval`.
+    `data_dir` is a local folder, an `s3://bucket/prefix` URL (credentials and endpoint as
+    the AWS SDKs find them) or a store from `storage.open_store`. Only the files of the
+    periods that overlap the range are opened, and pyarrow skips row groups outside it by
+    their statistics. `market` defaults to the one market that holds the data. Candle
+    types need `interval`.
     """
-    if dtype not in DTYPES:
-        raise InputError(f"unknown data type {dtype!r}: choose from {', '.join(DTYPES)}")
-    if dtype == "klines" and interval is None:
-        raise InputError("klines need an interval, e.g. interval='1m'")
-    root = Path(data_dir or os.environ.get("DATA_DIR", "data"))
+    kind = data_type(dtype)
+    if kind.interval and interval is None:
+        raise InputError(f"{dtype} need an interval, e.g. interval='1m'")
+    store = as_store(data_dir)
     symbol = clean_symbol(symbol)
     lo, hi = _utc(start), _utc(end)
-    interval = interval if dtype == "klines" else None
+    interval = interval if kind.interval else None
     if market is None:
-        markets = _markets(root, exchange, dtype, symbol, interval)
+        markets = _markets(store, exchange, dtype, symbol, interval)
         if len(markets) > 1:
             raise InputError(f"{symbol} {dtype} is stored for markets {markets}: pass market=")
         market = markets[0] if markets else None
     paths = []
     if market is not None:
         for period in periods(dtype, lo.to_pydatetime(), hi.to_pydatetime()):
-            path = shard_path(root, Shard(exchange, market, dtype, symbol, period, interval))
-            if path.exists():
-                paths.append(str(path))
-    schema = SCHEMAS[dtype]
+            shard = Shard(exchange, market, dtype, symbol, period, interval)
+            if store.exists(shard):
+                paths.append(store.path(shard))
+    schema = kind.schema
     if not paths:
         return schema.empty_table().to_pandas()
-    time = ds.field(TIME_COLUMN[dtype])
-    bounds = (time >= pa.scalar(lo, schema.field(TIME_COLUMN[dtype]).type)) & (
-        time < pa.scalar(hi, schema.field(TIME_COLUMN[dtype]).type)
-    )
-    dataset = ds.dataset(paths, schema=schema, format="parquet")
+    time = ds.field(kind.time_column)
+    unit = schema.field(kind.time_column).type
+    bounds = (time >= pa.scalar(lo, unit)) & (time < pa.scalar(hi, unit))
+    dataset = ds.dataset(paths, schema=schema, format="parquet", filesystem=store.filesystem)
     return dataset.to_table(filter=bounds).to_pandas()

@@ -1,6 +1,6 @@
-"""Gaps in a shard's rows: missing candle slots (klines) and skipped ids (aggtrades).
+"""Gaps in a shard's rows: missing candle slots (interval types) and skipped trade ids.
 
-A gap is a half-open range [start, end) of open times (klines) or agg ids (aggtrades)
+A gap is a half-open range [start, end) of open times (candles) or agg ids (trades)
 that has no row. The writer records the gaps the exchange's answers had; `verify` compares
 the gaps it finds in a file with that record to tell the exchange's own gaps from lost rows.
 """
@@ -31,11 +31,13 @@ CONTIGUOUS_IDS = "contiguous"
 
 
 def step(shard: Shard, trade_ids: str = CONTIGUOUS_IDS) -> int | None:
-    """The expected step of the shard's sort key between rows; None for funding (periods vary)
-    and for trades whose ids do not count up by one."""
-    if shard.dtype == "klines":
+    """The expected step of the shard's sort key between rows (its data type's rule): the
+    interval for candles, 1 for contiguous trade ids, None where rows have no fixed step
+    (funding periods vary, trade ids that do not count up by one)."""
+    kind = shard.kind
+    if kind.interval:
         return interval_ms(shard.interval or "")
-    if shard.dtype == "aggtrades":
+    if kind.ids:
         return 1 if trade_ids == CONTIGUOUS_IDS else None
     return None
 
@@ -52,10 +54,10 @@ def inner_gaps(values: np.ndarray, step_: int, before: int | None = None) -> lis
 def edge_gaps(shard: Shard, first: int, last: int, *, complete: bool) -> list[Gap]:
     """Candle slots missing before the first and, once the period is over, after the last row.
 
-    Only klines have slots fixed by the calendar; trade ids carry on across shards.
+    Only interval types have slots fixed by the calendar; trade ids carry on across shards.
     """
     step_ = step(shard)
-    if shard.dtype != "klines" or step_ is None:
+    if not shard.kind.interval or step_ is None:
         return []
     out = []
     if first - shard.start_ms >= step_:

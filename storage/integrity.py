@@ -16,23 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from storage.gaps import CONTIGUOUS_IDS, Gap, edge_gaps, inner_gaps, step
-from storage.schemas import SORT_KEY, TIME_COLUMN
 from storage.shards import Shard
-
-VOLUMES_KLINES = ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")
-
-#: the columns the checks read, so a trade day is not loaded whole just to be verified
-CHECKED = {
-    "klines": ("open_time", "open", "high", "low", "close", *VOLUMES_KLINES),
-    "aggtrades": ("agg_id", "time", "price", "qty"),
-    "funding": ("funding_time",),
-}
-
-VOLUMES = {
-    "klines": VOLUMES_KLINES,
-    "aggtrades": ("qty",),
-    "funding": (),
-}
 
 
 @dataclass(frozen=True)
@@ -57,7 +41,7 @@ def _when(ms: int) -> str:
 
 
 def _span(shard: Shard, gap: Gap) -> str:
-    if shard.dtype == "aggtrades":
+    if shard.kind.ids:
         return f"agg ids {gap[0]} .. {gap[1] - 1} ({gap[1] - gap[0]} ids)"
     return f"{_when(gap[0])} .. {_when(gap[1])} UTC"
 
@@ -72,15 +56,17 @@ def check_rows(
 ):
     """Order, duplicates, rows outside the period, gaps and value sanity of one shard's rows.
 
-    A gap the writer recorded in the file's `source_gaps` is the exchange's own (a note);
-    any other gap means rows were lost after the exchange sent them (a problem).
+    `table` needs the data type's `checked` columns. A gap the writer recorded in the file's
+    `source_gaps` is the exchange's own (a note); any other gap means rows were lost after the
+    exchange sent them (a problem).
     """
     out: list[Finding] = []
     key = shard.key
     if table.num_rows == 0:
         what = "the exchange had no rows for this period" if complete else "no rows yet"
         return [Finding("empty_at_source", key, what, False, shard.start_ms, shard.end_ms)]
-    keys = _ints(table.column(SORT_KEY[shard.dtype]))
+    kind = shard.kind
+    keys = _ints(table.column(kind.sort_key))
     backwards = int(np.count_nonzero(np.diff(keys) < 0))
     if backwards:
         out.append(Finding("unsorted", key, f"{backwards} rows out of order", True))
@@ -89,7 +75,7 @@ def check_rows(
         dup = len(keys) - len(unique)
         first = int(keys[np.nonzero(np.diff(np.sort(keys)) == 0)[0][0]])
         out.append(Finding("duplicate", key, f"{dup} duplicate rows (first at {first})", True))
-    times = _ints(table.column(TIME_COLUMN[shard.dtype]))
+    times = _ints(table.column(kind.time_column))
     outside = int(np.count_nonzero((times < shard.start_ms) | (times >= shard.end_ms)))
     if outside:
         out.append(Finding("outside_shard", key, f"{outside} rows outside the period", True))
@@ -106,12 +92,16 @@ def check_rows(
 
 
 def _sanity(shard: Shard, table: pa.Table) -> list[Finding]:
-    out = []
-    for name in VOLUMES[shard.dtype]:
+    kind, out = shard.kind, []
+    for name in kind.non_negative:
         negative = pc.sum(pc.less(table.column(name), 0)).as_py() or 0
         if negative:
             out.append(Finding("bad_value", shard.key, f"{negative} rows with {name} < 0", True))
-    if shard.dtype == "klines":
+    for name in kind.positive:
+        count = pc.sum(pc.less_equal(table.column(name), 0)).as_py() or 0
+        if count:
+            out.append(Finding("bad_value", shard.key, f"{count} rows with {name} <= 0", True))
+    if kind.ohlc:
         o, h, lo, c = (table.column(n) for n in ("open", "high", "low", "close"))
         bad = pc.or_kleene(
             pc.or_kleene(pc.greater(lo, pc.min_element_wise(o, c)), pc.greater(lo, h)),
@@ -120,13 +110,9 @@ def _sanity(shard: Shard, table: pa.Table) -> list[Finding]:
         bad = pc.or_kleene(bad, pc.less_equal(lo, 0))
         count = pc.sum(bad).as_py() or 0
         if count:
-            first = _ints(table.column("open_time").filter(bad))[0]
+            first = _ints(table.column(kind.time_column).filter(bad))[0]
             detail = f"{count} impossible candles (low <= open, close <= high broken), first at "
             out.append(Finding("bad_candle", shard.key, detail + _when(int(first)), True))
-    if shard.dtype == "aggtrades":
-        count = pc.sum(pc.less_equal(table.column("price"), 0)).as_py() or 0
-        if count:
-            out.append(Finding("bad_value", shard.key, f"{count} trades with price <= 0", True))
     return out
 
 

@@ -2,7 +2,7 @@
 or failed.
 
 The Parquet files are the truth; the ledger is an index of them (DESIGN.md). A shard
-enters `done` only after its file has been renamed into place. Who holds each queued
+enters `done` only after its file has been committed. Who holds each queued
 shard, and which shards nobody holds any more, is storage/custody.py.
 """
 
@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import redis
 
-from storage.files import stored_shards
 from storage.keys import Keys
-from storage.layout import shard_path
 from storage.parquet import StoredFile
 from storage.shards import Shard
+from storage.store import Store
 
 CLAIMED, SKIP_DONE, SKIP_BUSY = 1, 0, 2
 KEPT, RETAKEN, LOST = 1, 2, 0
@@ -181,12 +179,15 @@ class Ledger:
     def keep_lock(self, shard: Shard, token: str, ttl_ms: int) -> int:
         """Extend our lock by `ttl_ms`: KEPT; RETAKEN when it had expired and nobody took it
         (Redis was out of reach); LOST when another worker took it or the shard is done."""
-        k = self.keys
-        return int(
-            self._keep(
-                keys=[k.lock + shard.key, k.running, k.done], args=[token, ttl_ms, shard.key]
-            )
-        )
+        keys = [self.keys.lock + shard.key, self.keys.running, self.keys.done]
+        return int(self._keep(keys=keys, args=[token, ttl_ms, shard.key]))
+
+    def locked(self, shards: Sequence[Shard]) -> list[bool]:
+        """Whether a worker holds each shard's lock now (it is writing the shard)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in shards:
+            pipe.exists(self.keys.lock + shard.key)
+        return [bool(x) for x in pipe.execute()]
 
     def unlock(self, shard: Shard, token: str) -> None:
         self._release(keys=[self.keys.lock + shard.key, self.keys.running], args=[token, shard.key])
@@ -217,11 +218,14 @@ class Ledger:
         source: str,
         archive_sha256: str | None = None,
     ) -> None:
-        """Record a renamed-into-place file: done if its period had ended, else partial.
+        """Record a committed file: done if its period had ended, else partial.
 
-        `archive_sha256` lists the verified checksums of the archive files it was read from.
+        Its size and, on object storage, its ETag are recorded; `archive_sha256` lists the
+        verified checksums of the archive files it was read from.
         """
         info = {"rows": stored.rows, "bytes": stored.bytes, "complete": complete, "source": source}
+        if stored.etag:
+            info["etag"] = stored.etag
         if archive_sha256:
             info["archive_sha256"] = archive_sha256
         k = self.keys
@@ -283,26 +287,28 @@ class Ledger:
         return out
 
     def files(self) -> dict[str, dict]:
-        """Shard key -> {rows, bytes, complete, source, archive_sha256?} of every known file."""
+        """Shard key -> {rows, bytes, complete, source, etag?, archive_sha256?} of every file."""
         return {k.decode(): json.loads(v) for k, v in self.client.hgetall(self.keys.files).items()}
 
     def failures(self) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.client.hgetall(self.keys.failed).items()}
 
     # -- recovery -----------------------------------------------------------------------
-    def rebuild_from_files(self, data_dir: Path) -> Rebuilt:
-        """Make done, partial and the file index say what the files under `data_dir` say.
+    def rebuild_from_files(self, store: Store) -> Rebuilt:
+        """Make done, partial and the file index say what the files in `store` say.
 
         Used after Redis lost the ledger. Only adds what the files show, then drops entries
         whose file no longer exists, so a worker finishing a shard meanwhile loses nothing
-        (its file is renamed into place before it is marked done).
+        (its file is committed before it is marked done).
         """
-        stored = list(stored_shards(data_dir))
+        stored = list(store.stored())
         k = self.keys
         known = {key.decode() for key in self.client.sunion(k.done, k.partial)}
         pipe = self.client.pipeline(transaction=True)
         for f in stored:
             info = {"rows": f.rows, "bytes": f.bytes, "complete": f.complete, "source": f.source}
+            if f.etag:
+                info["etag"] = f.etag
             if f.metadata.get("archive_sha256"):
                 info["archive_sha256"] = f.metadata["archive_sha256"]
             pipe.sadd(k.done if f.complete else k.partial, f.shard.key)
@@ -311,7 +317,7 @@ class Ledger:
             pipe.sadd(k.planned, f.shard.key)
             pipe.hdel(k.failed, f.shard.key)
         keys = {f.shard.key for f in stored}
-        gone = [key for key in known - keys if not shard_path(data_dir, Shard.parse(key)).exists()]
+        gone = [key for key in known - keys if not store.exists(Shard.parse(key))]
         for key in gone:
             pipe.srem(k.done, key)
             pipe.srem(k.partial, key)

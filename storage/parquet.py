@@ -1,9 +1,9 @@
-"""Writing and reading one shard's Parquet file: streamed, validated, atomically renamed."""
+"""Writing one shard's Parquet file: streamed, validated, committed whole to its store."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 
 from storage.errors import DataError
 from storage.gaps import CONTIGUOUS_IDS, Gap, edge_gaps, inner_gaps, step, to_metadata
-from storage.layout import shard_dir, shard_path, temp_glob
-from storage.schemas import SCHEMAS, SORT_KEY, TIME_COLUMN
 from storage.shards import Shard
+from storage.store import Store, footer_metadata
+from storage.stores import as_store
 
 ROW_GROUP_ROWS = 256 * 1024
 
@@ -31,31 +31,36 @@ def software_version() -> str:
 
 @dataclass(frozen=True)
 class StoredFile:
-    path: Path
+    """A committed shard file: where (a local path or an s3:// URL), rows, size, ETag."""
+
+    path: Path | str
     rows: int
     bytes: int
+    etag: str | None = None
 
 
 class ShardWriter:
-    """Streams record batches of one shard into a temp file and renames it into place on commit.
+    """Streams record batches of one shard into its store's sink and commits the file whole.
 
     Batches must arrive in order: the sort key has to increase strictly across the whole
     file, and every row must fall inside the shard's period. A writer that is not committed
-    (an exception, a kill) leaves no file at the final path; `remove_stale_temps` clears
-    the temp file a killed writer left behind. The gaps the rows have (candle slots or
-    trade ids the exchange did not send) are recorded in the file's `source_gaps` metadata.
+    (an exception, a kill) leaves nothing at the shard's path; the store's
+    `remove_leftovers` clears what a killed writer left behind (a temp file, an incomplete
+    upload). The gaps the rows have (candle slots or trade ids the exchange did not send)
+    are recorded in the file's `source_gaps` metadata.
     """
 
-    def __init__(self, data_dir: Path, shard: Shard, metadata: dict[str, str]) -> None:
+    def __init__(
+        self, store: Store | str | os.PathLike[str], shard: Shard, metadata: dict[str, str]
+    ) -> None:
         self.shard = shard
-        self.schema = SCHEMAS[shard.dtype].with_metadata(
+        self.kind = shard.kind
+        self.schema = self.kind.schema.with_metadata(
             {"shard": shard.key, "software_version": software_version(), **metadata}
         )
-        self.path = shard_path(data_dir, shard)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}.tmp")
+        self._sink = as_store(store).sink(shard)
         self._writer = pq.ParquetWriter(
-            self.temp, self.schema, compression="zstd", write_statistics=True
+            self._sink.stream, self.schema, compression="zstd", write_statistics=True
         )
         self._rows = 0
         self._last_key: object | None = None
@@ -78,47 +83,45 @@ class ShardWriter:
     def _track_gaps(self, table: pa.Table) -> None:
         if self._step is None:
             return
-        keys = pc.cast(table.column(SORT_KEY[self.shard.dtype]), pa.int64()).to_numpy()
+        keys = pc.cast(table.column(self.kind.sort_key), pa.int64()).to_numpy()
         self._gaps += inner_gaps(keys, self._step, self._last)
         if self._first is None:
             self._first = int(keys[0])
         self._last = int(keys[-1])
 
     def _check(self, table: pa.Table) -> None:
-        keys = table.column(SORT_KEY[self.shard.dtype])
+        keys = table.column(self.kind.sort_key)
         if self._last_key is not None and not pc.greater(keys[0], self._last_key).as_py():
             raise DataError(
                 f"{self.shard.key}: rows arrive out of order at {keys[0]} after {self._last_key}"
                 "; the adapter must sort and de-duplicate each page by "
-                f"{SORT_KEY[self.shard.dtype]}"
+                f"{self.kind.sort_key}"
             )
         if table.num_rows > 1 and not pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
             raise DataError(
                 f"{self.shard.key}: rows are not sorted and unique by "
-                f"{SORT_KEY[self.shard.dtype]}; the adapter must sort and de-duplicate them"
+                f"{self.kind.sort_key}; the adapter must sort and de-duplicate them"
             )
-        times = pc.cast(table.column(TIME_COLUMN[self.shard.dtype]), pa.int64())
+        times = pc.cast(table.column(self.kind.time_column), pa.int64())
         lo, hi = pc.min(times).as_py(), pc.max(times).as_py()
         if lo < self.shard.start_ms or hi >= self.shard.end_ms:
             raise DataError(f"{self.shard.key}: rows fall outside the shard's period")
         self._last_key = keys[-1]
 
     def commit(self) -> StoredFile:
-        """Close, fsync, rename into place and fsync the directory: after this the file is final."""
+        """Close the file and commit it to the store: after this it is final at its path."""
         gaps = list(self._gaps)
         if self._first is not None and self._last is not None:
             gaps += edge_gaps(self.shard, self._first, self._last, complete=self._complete)
         self._writer.add_key_value_metadata({"source_gaps": to_metadata(sorted(gaps))})
         self._writer.close()
-        with open(self.temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self.temp, self.path)
-        _fsync_dir(self.path.parent)
-        return StoredFile(self.path, self._rows, self.path.stat().st_size)
+        done = self._sink.commit()
+        return StoredFile(done.path, self._rows, done.bytes, done.etag)
 
     def abort(self) -> None:
-        self._writer.close()
-        self.temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError, ValueError, pa.ArrowException):
+            self._writer.close()  # the sink is discarded whole below, footer or not
+        self._sink.abort()
 
     def __enter__(self) -> ShardWriter:
         return self
@@ -133,34 +136,6 @@ class ShardWriter:
             self.abort()
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def remove_stale_temps(data_dir: Path, shard: Shard) -> int:
-    """Delete temp files a killed writer of `shard` left; call only while holding its lock."""
-    directory = shard_dir(data_dir, shard)
-    if not directory.is_dir():
-        return 0
-    stale = list(directory.glob(temp_glob(shard)))
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return len(stale)
-
-
-def read_shard(data_dir: Path, shard: Shard) -> pa.Table:
-    return pq.read_table(shard_path(data_dir, shard))
-
-
 def file_metadata(path: Path) -> dict[str, str]:
     """The file's key-value metadata (shard, source, complete, source_gaps, ...) from its footer."""
     return footer_metadata(pq.read_metadata(path))
-
-
-def footer_metadata(meta: pq.FileMetaData) -> dict[str, str]:
-    raw = meta.metadata or {}
-    return {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW")}

@@ -6,10 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from storage.dtypes import DTYPES, DataType, dtype
 from storage.errors import InputError
-
-DTYPES = ("klines", "aggtrades", "funding")
-PERIOD_UNIT = {"klines": "month", "funding": "month", "aggtrades": "day"}
 
 _SYMBOL = re.compile(r"[A-Z0-9]{2,32}")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -60,13 +58,13 @@ class Shard:
     def __post_init__(self) -> None:
         if not (_NAME.fullmatch(self.exchange) and _NAME.fullmatch(self.market)):
             raise InputError(f"bad exchange/market name {self.exchange!r}/{self.market!r}")
-        if self.dtype not in DTYPES:
-            raise InputError(f"unknown data type {self.dtype!r}: choose from {', '.join(DTYPES)}")
-        if (self.dtype == "klines") != (self.interval is not None):
-            raise InputError("an interval goes with klines and only with klines")
+        kind = dtype(self.dtype)
+        if kind.interval != (self.interval is not None):
+            with_interval = ", ".join(n for n, t in DTYPES.items() if t.interval)
+            raise InputError(f"an interval goes with {with_interval} and only with them")
         if self.interval is not None and not _INTERVAL.fullmatch(self.interval):
             raise InputError(f"bad interval {self.interval!r}")
-        pattern = _DAY if PERIOD_UNIT[self.dtype] == "day" else _MONTH
+        pattern = _DAY if kind.period == "day" else _MONTH
         try:
             if not pattern.fullmatch(self.period):
                 raise ValueError
@@ -96,8 +94,13 @@ class Shard:
         raise InputError(f"not a shard key: {key!r}")
 
     @property
+    def kind(self) -> DataType:
+        """The data type's facts: schema, sort key, time column, period, checks."""
+        return DTYPES[self.dtype]
+
+    @property
     def start(self) -> datetime:
-        if PERIOD_UNIT[self.dtype] == "day":
+        if self.kind.period == "day":
             return _midnight(date.fromisoformat(self.period))
         return _midnight(date.fromisoformat(self.period + "-01"))
 
@@ -105,7 +108,7 @@ class Shard:
     def end(self) -> datetime:
         """Exclusive end of the period."""
         first = self.start.date()
-        if PERIOD_UNIT[self.dtype] == "day":
+        if self.kind.period == "day":
             return _midnight(first + timedelta(days=1))
         return _midnight(next_month(first))
 
@@ -129,7 +132,7 @@ def periods(dtype: str, start: datetime, end: datetime) -> list[str]:
         return []
     day = start.astimezone(UTC).date()
     last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
-    if PERIOD_UNIT[dtype] == "day":
+    if DTYPES[dtype].period == "day":
         return [(day + timedelta(days=i)).isoformat() for i in range((last - day).days + 1)]
     out, month = [], month_start(day)
     while month <= last:

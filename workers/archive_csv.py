@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from storage.errors import DataError, ExchangeUnavailable
-from storage.schemas import TIME_COLUMN
 from storage.shards import Shard
 from workers.exchanges.base import Archive, ArchiveFile
 
@@ -101,7 +100,7 @@ def read_batches(
                         batch = archive.to_batch(batch, shard)
                         if file is not None:
                             batch = _within(
-                                batch, TIME_COLUMN[shard.dtype], file.start_ms, file.end_ms
+                                batch, shard.kind.time_column, file.start_ms, file.end_ms
                             )
                         yield batch
     except (pa.ArrowInvalid, zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error) as exc:

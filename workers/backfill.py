@@ -19,11 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from storage.errors import PermanentError, ShardBusy, ShardfetchError
-from storage.files import describe
-from storage.layout import shard_path
 from storage.ledger import LOST, RETAKEN, Ledger
-from storage.parquet import ShardWriter, StoredFile, remove_stale_temps
+from storage.parquet import ShardWriter, StoredFile
 from storage.shards import Shard
+from storage.store import Store
 from workers.archive import source as sourcing_of
 from workers.archive_csv import read_batches
 from workers.edge import REDIS_DOWN, until_redis
@@ -152,16 +151,16 @@ def backfill(shard: Shard, rt: Runtime, source: str = "auto") -> Outcome:
 
 def _recorded_from_file(shard: Shard, rt: Runtime, on_redis: Callable) -> Outcome | None:
     """The files are the truth: a complete file of the shard already in place is recorded."""
-    path = shard_path(rt.settings.data_dir, shard)
-    if not path.exists():
-        return None
+    store = rt.store
     try:
-        found = describe(path)
+        if not store.exists(shard):
+            return None
+        found = store.describe(store.path(shard))
     except (OSError, ValueError, pa.ArrowException):
         return None  # not a readable shard file: fetching writes a good one over it
     if found.shard != shard or not found.complete:
         return None
-    stored = StoredFile(path, found.rows, found.bytes)
+    stored = StoredFile(found.path, found.rows, found.bytes, found.etag)
     sha256 = found.metadata.get("archive_sha256") or None
 
     def record() -> None:
@@ -175,17 +174,18 @@ def _recorded_from_file(shard: Shard, rt: Runtime, on_redis: Callable) -> Outcom
 
 
 @contextmanager
-def _writing(data_dir: Path, shard: Shard) -> Iterator[None]:
-    """Turn a failing file system (full, read-only, not permitted) into StorageUnwritable,
-    removing whatever temp file the write left."""
+def _writing(store: Store, shard: Shard) -> Iterator[None]:
+    """Turn a failing local file system (full, read-only, not permitted) into
+    StorageUnwritable, removing whatever temp file the write left. (Object storage maps its
+    own errors, storage/multipart.py.)"""
     try:
         yield
     except OSError as exc:
         with suppress(OSError):
-            remove_stale_temps(data_dir, shard)
+            store.remove_leftovers(shard)
         name = errno.errorcode.get(exc.errno or 0, "")
         raise StorageUnwritable(
-            f"cannot write {shard.key} under {data_dir}: {exc.strerror or exc}"
+            f"cannot write {shard.key} under {store.url}: {exc.strerror or exc}"
             f"{f' ({name})' if name else ''}; free space or make DATA_DIR writable, then "
             "run `producer retry-failed`"
         ) from exc
@@ -193,11 +193,11 @@ def _writing(data_dir: Path, shard: Shard) -> Iterator[None]:
 
 def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Callable) -> Outcome:
     started = time.monotonic()
-    data_dir = rt.settings.data_dir
-    with _writing(data_dir, shard):
-        removed = remove_stale_temps(data_dir, shard)
+    store = rt.store
+    with _writing(store, shard):
+        removed = store.remove_leftovers(shard)
     if removed:
-        log.info("%s: removed %d temp file(s) a killed worker left", shard.key, removed)
+        log.info("%s: removed %d leftover(s) of a killed writer", shard.key, removed)
     now_ms = int(time.time() * 1000)
     until_ms = min(shard.end_ms, now_ms)
     complete = shard.end_ms <= now_ms
@@ -237,11 +237,11 @@ def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Calla
             async with aclosing(batches):
                 async for batch in batches:
                     lease.check()
-                    if shard.dtype == "klines" and not complete:
+                    if shard.kind.interval and not complete:
                         batch = _closed_candles(batch, now_ms)
                     writer.write(batch)
 
-        with _writing(data_dir, shard), ShardWriter(data_dir, shard, metadata) as writer:
+        with _writing(store, shard), ShardWriter(store, shard, metadata) as writer:
             rt.run(pump(writer))
             lease.check()  # a worker that took the shard over writes it; we write nothing
             stored = writer.commit()

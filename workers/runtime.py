@@ -46,6 +46,7 @@ class Runtime:
         self.redis = redis_client(settings.redis_url)
         self.ledger = Ledger(self.redis, settings.namespace)
         self.custody = Custody(self.redis, settings.namespace)
+        self.store = settings.store()
         self._aioredis = aioredis.Redis.from_url(settings.redis_url, **REDIS_TIMEOUTS)
         self.limiter = Limiter(
             self._aioredis,

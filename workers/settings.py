@@ -6,10 +6,12 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from storage.errors import ConfigError
 from storage.keys import check_namespace, namespace_of
+from storage.s3 import S3Options
+from storage.store import Store
+from storage.stores import check_location, open_store
 from workers.exchanges import ADAPTERS
 from workers.exchanges.base import Adapter
 from workers.ratelimit import Budget
@@ -30,9 +32,12 @@ def budget_var(exchange: str, group: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://localhost:6379/0"
-    data_dir: Path = Path("./data")
+    #: a local folder or s3://bucket/prefix (see storage.stores)
+    data_dir: str = "./data"
     #: the dataset's key prefix in Redis (storage/keys.py); "" derives it from `data_dir`
     namespace: str = ""
+    #: endpoint and credentials for an s3:// DATA_DIR (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID ...)
+    s3: S3Options = field(default_factory=S3Options)
     #: base URL per (exchange, market), e.g. ("binance", "spot") -> "https://api.binance.com"
     urls: Mapping[tuple[str, str], str] = field(default_factory=dict)
     #: budget per (exchange, endpoint group)
@@ -98,8 +103,14 @@ class Settings:
         namespace = (env.get("SHARDFETCH_NAMESPACE") or "").strip()
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
-            data_dir=Path(data_dir),
+            data_dir=check_location(data_dir),
             namespace=check_namespace(namespace) if namespace else namespace_of(data_dir),
+            s3=S3Options(
+                endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+                access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+                secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+                region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            ),
             urls=urls,
             budgets=budgets,
             limit_key=env.get("SHARDFETCH_LIMIT_KEY", cls.limit_key).strip(),
@@ -118,6 +129,10 @@ class Settings:
             ),
             redis_wait_s=_float(env, "SHARDFETCH_REDIS_WAIT_S", cls.redis_wait_s),
         )
+
+    def store(self) -> Store:
+        """The dataset's store; S3 clients inside it connect on first use."""
+        return open_store(self.data_dir, self.s3)
 
     def adapter(self, exchange: str) -> Adapter:
         cls = ADAPTERS[exchange]

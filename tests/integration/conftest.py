@@ -37,8 +37,9 @@ class Cluster:
     def __init__(self, workdir: Path, redis_url: str, sim: Simulator, **env: str):
         self.workdir = workdir
         self.sim = sim
-        self.data_dir = Path(env.get("DATA_DIR") or workdir / "data")
-        self.keys = Keys(env.get("SHARDFETCH_NAMESPACE") or namespace_of(str(self.data_dir)))
+        location = env.get("DATA_DIR") or str(workdir / "data")
+        self.data_dir = Path(location)
+        self.keys = Keys(env.get("SHARDFETCH_NAMESPACE") or namespace_of(location))
         self.redis = redis.Redis.from_url(redis_url)
         self.env = {
             **os.environ,
@@ -51,13 +52,16 @@ class Cluster:
         }
         self.workers: list[Worker] = []
 
-    def start_worker(self, name: str, concurrency: int = 1, queue: str = "binance") -> Worker:
+    def start_worker(
+        self, name: str, concurrency: int = 1, queue: str = "binance", cwd: Path | None = None
+    ) -> Worker:
         worker = Worker(
             self.workdir,
             self.env,
             f"{name}{len(self.workers)}",
             queue=queue,
             concurrency=concurrency,
+            cwd=cwd,
         )
         self.workers.append(worker)
         return worker

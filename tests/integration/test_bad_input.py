@@ -66,3 +66,32 @@ def test_unreachable_redis_is_refused_with_how_to_fix_and_no_password(make_clust
     assert "pa55-w0rd" not in result.stdout + result.stderr, "the password stays secret"
     assert "redis://:***@127.0.0.1" in line
     assert cluster.sim.stats()["requests_total"] == 0, "the exchange is not asked either"
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["reconcile"], ["enqueue", "--symbol", "BTCUSDT", "--days", "2"]]
+)
+def test_a_data_dir_of_an_unsupported_scheme_is_refused_never_made_a_folder(
+    make_cluster, tmp_path, command
+):
+    cluster = make_cluster(DATA_DIR="gs://bucket/data")
+    here = tmp_path / "cwd"
+    here.mkdir()
+    result = run_producer(cluster.env, *command, cwd=here)
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "gs:// is not supported" in line and "s3://" in line
+    assert list(here.iterdir()) == [], "no folder named gs:"
+    assert_nothing_queued(cluster)
+
+
+def test_an_s3_data_dir_without_its_bucket_is_refused_before_anything_is_queued(
+    make_cluster, s3_env
+):
+    cluster = make_cluster(**{**s3_env, "DATA_DIR": "s3://no-such-bucket/data"})
+    result = run_producer(cluster.env, "enqueue", "--symbol", "BTCUSDT", "--days", "2")
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "s3://no-such-bucket/data: no such bucket" in line and "AWS_ENDPOINT_URL" in line
+    assert_nothing_queued(cluster)
+    assert cluster.sim.stats()["requests_total"] == 0, "the exchange is not asked either"

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from simulator import market
-from storage.layout import shard_path
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from storage.store import Store
+from storage.stores import as_store
 
 
-def stored_frame(data_dir: Path, shard: Shard) -> pd.DataFrame:
+def stored_frame(data_dir: Path | Store, shard: Shard) -> pd.DataFrame:
     """The shard's file as a frame with time columns as int64 ms, checked against the schema."""
-    table = pq.read_table(shard_path(data_dir, shard))
+    table = as_store(data_dir).read(shard)
     assert table.schema.remove_metadata() == SCHEMAS[shard.dtype], shard.key
     columns = {
         name: (pa.compute.cast(col, pa.int64()) if pa.types.is_timestamp(col.type) else col)
@@ -37,7 +37,7 @@ def truth_frame(shard: Shard, seed: int = 0, **kw: int) -> pd.DataFrame:
     return market.funding(shard.symbol, shard.start_ms, shard.end_ms, seed=seed)
 
 
-def assert_matches_truth(data_dir: Path, shard: Shard, **kw: int) -> int:
+def assert_matches_truth(data_dir: Path | Store, shard: Shard, **kw: int) -> int:
     """Every stored row equals the ground truth: same rows, same values, no gap, no duplicate."""
     stored = stored_frame(data_dir, shard)
     truth = truth_frame(shard, **kw).reset_index(drop=True)

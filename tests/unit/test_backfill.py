@@ -39,7 +39,8 @@ class FakeHttp:
 
 class FakeRuntime:
     def __init__(self, ledger: Ledger, data_dir: Path) -> None:
-        self.settings = Settings(data_dir=data_dir, lock_ttl_s=30, redis_wait_s=1)
+        self.settings = Settings(data_dir=str(data_dir), lock_ttl_s=30, redis_wait_s=1)
+        self.store = self.settings.store()
         self.ledger = ledger
         self.http = FakeHttp()
         self.downloader = Downloader(self.http)  # --source rest never downloads
@@ -135,5 +136,5 @@ def test_a_disk_that_cannot_be_written_fails_the_shard_and_leaves_no_temp_file(r
     monkeypatch.setattr(module, "ShardWriter", FullDisk)
     with pytest.raises(StorageUnwritable, match=r"No space left on device \(ENOSPC\)"):
         backfill(DAY, rt, "rest")
-    assert not list(rt.settings.data_dir.rglob("*.tmp"))
+    assert not list(Path(rt.settings.data_dir).rglob("*.tmp"))
     assert not shard_path(rt.settings.data_dir, DAY).exists()

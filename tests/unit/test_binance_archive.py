@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from storage.local import LocalStore
 from storage.schemas import SCHEMAS
 from storage.shards import Shard, to_ms
 from workers.archive import planned_files, source_label
@@ -180,6 +181,6 @@ def test_archive_checksums_survive_a_ledger_rebuilt_from_the_files(tmp_path: Pat
     ledger.mark_stored(shard, stored, complete=True, source="archive", archive_sha256=sha)
     before = ledger.files()
     ledger.client.flushall()
-    ledger.rebuild_from_files(tmp_path)
+    ledger.rebuild_from_files(LocalStore(tmp_path))
     assert ledger.files() == before
     assert before[shard.key]["archive_sha256"] == sha

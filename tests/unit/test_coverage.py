@@ -9,6 +9,7 @@ from PIL import Image
 
 from producer.coverage import AXIS_H, COLOURS, LABEL_W, PAD, ROW_H, draw, strips
 from storage.ledger import Ledger
+from storage.local import LocalStore
 from storage.shards import Shard
 from tests.unit.dataset_helpers import truth, write
 
@@ -28,7 +29,7 @@ def test_states_come_from_the_files_first_then_the_ledger(tmp_path: Path, ledger
     write(tmp_path, month(3), truth(month(3)).iloc[:0])
     ledger.mark_failed(month(4), "HTTP 400")
     write(tmp_path, day(1))
-    rows = strips(ledger, tmp_path, lambda s: True)
+    rows = strips(ledger, LocalStore(tmp_path), lambda s: True)
     by_label = {r.label: [c.state for c in r.cells] for r in rows}
     assert by_label == {
         "binance spot BTCUSDT aggtrades": ["done", "missing"],
@@ -44,7 +45,7 @@ def test_the_png_shows_a_failed_day_in_red_where_it_belongs(tmp_path: Path, ledg
             write(tmp_path, shard)
     ledger.mark_failed(days[6], "gave up after 6 attempts")
     out = tmp_path / "coverage.png"
-    counts = draw(strips(ledger, tmp_path, lambda s: True), out)
+    counts = draw(strips(ledger, LocalStore(tmp_path), lambda s: True), out)
     assert counts == Counter(done=9, failed=1)
     image = Image.open(out).convert("RGB")
     px = max(1, min(12, 1400 // 10))

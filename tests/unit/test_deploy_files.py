@@ -76,14 +76,34 @@ def test_every_shardfetch_container_can_name_the_datasets_namespace(compose: dic
         assert env["SHARDFETCH_NAMESPACE"] == "${SHARDFETCH_NAMESPACE:-}"
 
 
-def test_every_process_shares_redis_with_the_password_and_the_data_volume(compose: dict) -> None:
+def test_every_process_shares_redis_and_the_s3_dataset_and_no_volume(compose: dict) -> None:
     for name in ("flower", "demo", *(f"worker-{n}" for n in ADAPTERS)):
         service = compose["services"][name]
         env = env_of(service)
         assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD[^}]*\}@redis:6379/0", env["REDIS_URL"])
-        assert env["DATA_DIR"] == "/data"
-        assert "data:/data" in service["volumes"], name
-    assert "data" in compose["volumes"] and "redis" in compose["volumes"]
+        assert env["DATA_DIR"] == "s3://${S3_BUCKET:-shardfetch}/data"
+        assert env["AWS_ENDPOINT_URL"] == "${AWS_ENDPOINT_URL:-http://minio:9000}"
+        assert env["AWS_SECRET_ACCESS_KEY"].startswith("${AWS_SECRET_ACCESS_KEY:?")
+        assert {"AWS_ACCESS_KEY_ID", "AWS_REGION"} <= set(env)
+        assert "volumes" not in service, f"{name} shares no folder with anyone"
+        assert service["depends_on"]["bucket"]["condition"] == "service_completed_successfully"
+    assert "data" not in compose["volumes"] and "redis" in compose["volumes"]
+
+
+def test_minio_keeps_the_dataset_and_a_one_shot_service_makes_its_bucket(compose: dict) -> None:
+    services = compose["services"]
+    minio = services["minio"]
+    assert minio["command"][:2] == ["server", "/data"] and "minio:/data" in minio["volumes"]
+    assert all(str(p).startswith("127.0.0.1:") for p in minio["ports"])
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"].startswith("${AWS_SECRET_ACCESS_KEY:?")
+    assert "healthcheck" in minio and "minio" in compose["volumes"]
+    bucket = services["bucket"]
+    assert bucket["restart"] == "no"
+    assert bucket["depends_on"]["minio"]["condition"] == "service_healthy"
+    script = " ".join(bucket["entrypoint"])
+    assert "mc mb --ignore-existing" in script and "$$S3_BUCKET" in script
+    assert bucket["environment"]["S3_BUCKET"] == "${S3_BUCKET:-shardfetch}"
+    assert "http://minio:9000" in script
 
 
 def test_flower_requires_basic_auth_from_the_environment(compose: dict) -> None:
@@ -112,7 +132,8 @@ def test_simulator_and_one_shot_demo_producer_run_only_under_the_demo_profile(
         if line and not line.startswith("#")
     )
     assert demo_env["BINANCE_SPOT_URL"] == "http://exchange-sim:9001"
-    assert {"REDIS_PASSWORD", "FLOWER_BASIC_AUTH"} <= set(demo_env)
+    assert {"REDIS_PASSWORD", "FLOWER_BASIC_AUTH", "AWS_SECRET_ACCESS_KEY"} <= set(demo_env)
+    assert len(demo_env["AWS_SECRET_ACCESS_KEY"]) >= 8, "MinIO wants 8 characters or more"
 
 
 def test_the_image_installs_every_package_the_commands_import(compose: dict) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from storage.files import describe
 from storage.gaps import from_metadata
 from storage.integrity import check_id_continuity, check_ledger, check_rows
+from storage.local import LocalStore
 from storage.shards import Shard
 from tests.unit.dataset_helpers import tamper, truth, write
 
@@ -20,7 +20,7 @@ HOUR_MS = 3_600_000
 
 
 def findings(path: Path):
-    stored = describe(path)
+    stored = LocalStore(path.parent).describe(str(path))
     gaps = from_metadata(stored.metadata.get("source_gaps"))
     return check_rows(stored.shard, pq.read_table(path), complete=stored.complete, source_gaps=gaps)
 

@@ -11,13 +11,8 @@ import pytest
 
 from storage.errors import DataError
 from storage.layout import shard_path
-from storage.parquet import (
-    ShardWriter,
-    file_metadata,
-    read_shard,
-    remove_stale_temps,
-    software_version,
-)
+from storage.local import LocalStore
+from storage.parquet import ShardWriter, file_metadata, software_version
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
 
@@ -103,7 +98,7 @@ def test_rows_written_are_the_rows_read_back_with_the_contract_schema(
     assert stored.path == shard_path(tmp_path, shard)
     assert stored.rows == len(rows)
     assert stored.bytes == stored.path.stat().st_size > 0
-    table = read_shard(tmp_path, shard)
+    table = LocalStore(tmp_path).read(shard)
     assert table.schema.equals(SCHEMAS[shard.dtype], check_metadata=False)
     assert table.to_pylist() == rows
 
@@ -172,7 +167,7 @@ def test_columns_are_written_in_contract_order_whatever_order_they_arrive_in(
     with ShardWriter(tmp_path, FUNDING, META) as writer:
         writer.write(shuffled)
         writer.commit()
-    assert read_shard(tmp_path, FUNDING).column_names == [
+    assert LocalStore(tmp_path).read(FUNDING).column_names == [
         "funding_time",
         "funding_rate",
         "mark_price",
@@ -200,7 +195,9 @@ def test_writing_across_several_batches_keeps_all_rows_in_order(tmp_path: Path) 
             writer.write(batch("aggtrades", rows[i : i + 10]))
         stored = writer.commit()
     assert stored.rows == 30
-    assert read_shard(tmp_path, AGGTRADES).column("agg_id").to_pylist() == list(range(500, 530))
+    assert LocalStore(tmp_path).read(AGGTRADES).column("agg_id").to_pylist() == list(
+        range(500, 530)
+    )
 
 
 @pytest.mark.parametrize(
@@ -273,10 +270,11 @@ def test_an_aborted_writer_leaves_no_final_file_and_no_temp_file(tmp_path: Path)
     class Killed(Exception):
         pass
 
+    directory = shard_path(tmp_path, KLINES).parent
     with pytest.raises(Killed):  # noqa: SIM117
         with ShardWriter(tmp_path, KLINES, META) as writer:
             writer.write(batch("klines", kline_rows(KLINES.start_ms, 3)))
-            assert temps(writer.path.parent)  # the data is only in a temp file so far
+            assert temps(directory)  # the data is only in a temp file so far
             raise Killed
     directory = shard_path(tmp_path, KLINES).parent
     assert list(directory.iterdir()) == []
@@ -289,7 +287,7 @@ def test_an_aborted_rewrite_keeps_the_previous_complete_file(tmp_path: Path) -> 
     with pytest.raises(DataError):  # noqa: SIM117
         with ShardWriter(tmp_path, KLINES, META) as writer:
             writer.write(batch("klines", kline_rows(KLINES.start_ms - MINUTE, 3)))
-    assert read_shard(tmp_path, KLINES).num_rows == 3
+    assert LocalStore(tmp_path).read(KLINES).num_rows == 3
     assert temps(shard_path(tmp_path, KLINES).parent) == []
 
 
@@ -301,7 +299,7 @@ def test_commit_leaves_no_temp_file_behind(tmp_path: Path) -> None:
     assert [p.name for p in directory.iterdir()] == ["2024-01.parquet"]
 
 
-def test_remove_stale_temps_deletes_a_killed_writers_temp_but_not_the_final_file(
+def test_remove_leftovers_deletes_a_killed_writers_temp_but_not_the_final_file(
     tmp_path: Path,
 ) -> None:
     with ShardWriter(tmp_path, KLINES, META) as writer:
@@ -313,22 +311,24 @@ def test_remove_stale_temps_deletes_a_killed_writers_temp_but_not_the_final_file
     other_shard = directory / ".2024-02.parquet.abc.tmp"  # another shard's writer may be live
     other_shard.write_bytes(b"")
 
-    assert remove_stale_temps(tmp_path, KLINES) == 1
+    assert LocalStore(tmp_path).remove_leftovers(KLINES) == 1
     assert not stale.exists()
     assert other_shard.exists()
-    assert read_shard(tmp_path, KLINES).num_rows == 2
+    assert LocalStore(tmp_path).read(KLINES).num_rows == 2
 
 
-def test_remove_stale_temps_of_a_shard_never_written_is_a_no_op(tmp_path: Path) -> None:
-    assert remove_stale_temps(tmp_path, AGGTRADES) == 0
+def test_remove_leftovers_of_a_shard_never_written_is_a_no_op(tmp_path: Path) -> None:
+    assert LocalStore(tmp_path).remove_leftovers(AGGTRADES) == 0
 
 
-def test_a_real_writer_temp_is_what_remove_stale_temps_clears(tmp_path: Path) -> None:
+def test_a_real_writer_temp_is_what_remove_leftovers_clears(tmp_path: Path) -> None:
     # A writer killed mid-write (never committed, never aborted) leaves exactly this file.
     writer = ShardWriter(tmp_path, AGGTRADES, META)
     writer.write(batch("aggtrades", trade_rows(1, AGGTRADES.start_ms, 2)))
-    left = temps(writer.path.parent)
+    final = shard_path(tmp_path, AGGTRADES)
+    left = temps(final.parent)
     assert len(left) == 1
-    assert remove_stale_temps(tmp_path, AGGTRADES) == 1
-    assert temps(writer.path.parent) == []
-    assert not writer.path.exists()
+    assert LocalStore(tmp_path).leftovers()[0].shard == AGGTRADES
+    assert LocalStore(tmp_path).remove_leftovers(AGGTRADES) == 1
+    assert temps(final.parent) == []
+    assert not final.exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 import fakeredis
 
 from storage.ledger import Ledger
+from storage.local import LocalStore
 from storage.parquet import StoredFile
 from storage.shards import Shard
 from tests.unit.dataset_helpers import truth, write
@@ -27,7 +28,7 @@ def test_a_flushed_ledger_is_rebuilt_from_the_files(
     before = ledger.files()
     redis_client.flushall()
 
-    rebuilt = ledger.rebuild_from_files(tmp_path)
+    rebuilt = ledger.rebuild_from_files(LocalStore(tmp_path))
 
     assert (rebuilt.done, rebuilt.partial, rebuilt.restored, rebuilt.dropped) == (2, 1, 3, 0)
     assert ledger.is_done([JAN, FEB, DAY]) == [True, False, True]
@@ -43,7 +44,7 @@ def test_rebuild_drops_entries_whose_file_is_gone_and_clears_failures(
     ledger.mark_stored(FEB, StoredFile(Path("x"), 5, 5), complete=True, source="rest")
     ledger.mark_failed(JAN, "HTTP 500")
     write(tmp_path, JAN)
-    rebuilt = ledger.rebuild_from_files(tmp_path)
+    rebuilt = ledger.rebuild_from_files(LocalStore(tmp_path))
     assert (rebuilt.restored, rebuilt.dropped) == (1, 1)
     assert ledger.is_done([JAN, FEB]) == [True, False]
     assert ledger.failures() == {} and FEB.key not in ledger.files()
