@@ -19,7 +19,12 @@ from storage.shards import Shard
 from storage.store import Store, footer_metadata
 from storage.stores import as_store
 
-ROW_GROUP_ROWS = 256 * 1024
+#: Rows per Parquet row group: readers skip, decompress and scan a file group by group, so
+#: groups of this size (not one per REST page) keep reads fast. The last group of a file
+#: holds between MIN_GROUP_ROWS and ROW_GROUP_ROWS + MIN_GROUP_ROWS rows; a smaller shard is
+#: one group.
+ROW_GROUP_ROWS = 128 * 1024
+MIN_GROUP_ROWS = 64 * 1024
 
 
 def software_version() -> str:
@@ -59,8 +64,14 @@ class ShardWriter:
             {"shard": shard.key, "software_version": software_version(), **metadata}
         )
         self._sink = as_store(store).sink(shard)
+        # Plain encoding + zstd: dictionary pages cost 3x the CPU for files a quarter larger
+        # on prices, sizes, ids and times (bench/parse.py).
         self._writer = pq.ParquetWriter(
-            self._sink.stream, self.schema, compression="zstd", write_statistics=True
+            self._sink.stream,
+            self.schema,
+            compression="zstd",
+            write_statistics=True,
+            use_dictionary=False,
         )
         self._rows = 0
         self._last_key: object | None = None
@@ -69,16 +80,41 @@ class ShardWriter:
         self._gaps: list[Gap] = []
         self._first: int | None = None
         self._last: int | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Buffer the rows; whole row groups are checked and written once enough arrived.
+
+        A page's rows are checked (order, period) when its row group is written, at the
+        latest on commit."""
         if batch.num_rows == 0:
             return
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-        table = table.select(self.schema.names).cast(self.schema)
-        self._check(table)
-        self._track_gaps(table)
-        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-        self._rows += table.num_rows
+        table = table.select(self.schema.names)
+        if not table.schema.equals(self.schema):
+            table = table.cast(self.schema)
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS + MIN_GROUP_ROWS:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
+        """Write the buffered rows as row groups of ROW_GROUP_ROWS, keeping at least
+        MIN_GROUP_ROWS back for the last group unless this is the last write."""
+        if not self._pending:
+            return
+        table = pa.concat_tables(self._pending).replace_schema_metadata(self.schema.metadata)
+        while table.num_rows >= ROW_GROUP_ROWS + MIN_GROUP_ROWS or (final and table.num_rows):
+            rows = table.num_rows if final else ROW_GROUP_ROWS
+            group = table.slice(0, rows)
+            self._check(group)
+            self._track_gaps(group)
+            self._writer.write_table(group, row_group_size=rows)
+            self._rows += rows
+            table = table.slice(rows)
+        self._pending = [table] if table.num_rows else []
+        self._pending_rows = table.num_rows
 
     def _track_gaps(self, table: pa.Table) -> None:
         if self._step is None:
@@ -90,18 +126,19 @@ class ShardWriter:
         self._last = int(keys[-1])
 
     def _check(self, table: pa.Table) -> None:
-        keys = table.column(self.kind.sort_key)
-        if self._last_key is not None and not pc.greater(keys[0], self._last_key).as_py():
-            raise DataError(
-                f"{self.shard.key}: rows arrive out of order at {keys[0]} after {self._last_key}"
-                "; the adapter must sort and de-duplicate each page by "
-                f"{self.kind.sort_key}"
-            )
-        if table.num_rows > 1 and not pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
-            raise DataError(
-                f"{self.shard.key}: rows are not sorted and unique by "
-                f"{self.kind.sort_key}; the adapter must sort and de-duplicate them"
-            )
+        """Rows strictly increasing by the sort key (across writes too) and inside the period."""
+        name = self.kind.sort_key
+        keys = table.column(name)
+        if self._last_key is not None:
+            keys = pa.chunked_array([pa.array([self._last_key], keys.type), *keys.chunks])
+        if len(keys) > 1:
+            increasing = pc.greater(keys[1:], keys[:-1])
+            if not pc.all(increasing).as_py():
+                at = pc.index(increasing, False).as_py()
+                raise DataError(
+                    f"{self.shard.key}: rows arrive out of order at {keys[at + 1]} after "
+                    f"{keys[at]}; the adapter must sort and de-duplicate each page by {name}"
+                )
         times = pc.cast(table.column(self.kind.time_column), pa.int64())
         lo, hi = pc.min(times).as_py(), pc.max(times).as_py()
         if lo < self.shard.start_ms or hi >= self.shard.end_ms:
@@ -110,6 +147,7 @@ class ShardWriter:
 
     def commit(self) -> StoredFile:
         """Close the file and commit it to the store: after this it is final at its path."""
+        self._flush(final=True)
         gaps = list(self._gaps)
         if self._first is not None and self._last is not None:
             gaps += edge_gaps(self.shard, self._first, self._last, complete=self._complete)

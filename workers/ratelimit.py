@@ -26,6 +26,10 @@ from storage.errors import ConfigError, RateLimited
 
 PREFIX = "shardfetch:limit:"
 BUCKETS_PER_WINDOW = 500
+#: Local credit: a process asks for this many requests' weight at once (when that is at most
+#: 1/CREDIT_SHARE of the budget) and spends the rest without asking Redis, within
+#: CREDIT_TTL_S and a quarter of the margin (the weight was counted when it was acquired).
+CREDIT_REQUESTS, CREDIT_SHARE, CREDIT_TTL_S = 4, 20, 0.1
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,11 @@ class Limiter:
     request is counted here when it is sent and at the exchange when it arrives, so the
     margin must cover the delay between the two. `limit_key` separates budgets for hosts
     that reach the exchange from their own egress IP (the exchange counts per IP).
+
+    Where the budget is large, one acquire takes CREDIT_REQUESTS requests' weight and keeps
+    the rest as a local credit that later requests of this process spend without a round
+    trip to Redis; unspent credit lapses after a quarter of the margin (at most
+    CREDIT_TTL_S), so every request is still sent within the window that counted it.
     """
 
     def __init__(
@@ -90,6 +99,7 @@ class Limiter:
         self._acquire = client.register_script(_script("acquire.lua"))
         self._cooldown = client.register_script(_script("cooldown.lua"))
         self._observe = client.register_script(_script("observe.lua"))
+        self._credit = _Credit(min(CREDIT_TTL_S, margin_ms / 4000))
 
     def _window(self, exchange: str, group: str) -> tuple[Budget, int, int]:
         """The budget, its window held in ms (margin included) and its bucket in ms."""
@@ -117,29 +127,41 @@ class Limiter:
                 f"a request of weight {weight} can never fit {exchange} {group}'s budget of "
                 f"{budget.weight}/{budget.seconds:g}s; raise the budget"
             )
+        started = time.monotonic()
+        credit_key = (exchange, group, host)
+        if self._credit.spend(credit_key, weight, started):
+            return 0.0
         keys = [
             window_key(exchange, group, self.limit_key),
             cooldown_key(exchange, host, self.limit_key),
         ]
-        args = [weight, budget.weight, held_ms, bucket_ms]
-        started = time.monotonic()
-        while True:
-            wait_ms = int(await self._acquire(keys=keys, args=args))
-            if wait_ms == 0:
-                return time.monotonic() - started
-            waited = time.monotonic() - started
-            if waited + wait_ms / 1000 > deadline_s:
-                raise RateLimited(
-                    f"{exchange} {group}: no budget within {deadline_s:g}s",
-                    retry_after_s=wait_ms / 1000,
-                )
-            # Jitter spreads the waiters so they do not all ask again in the same instant.
-            await asyncio.sleep(wait_ms / 1000 + random.uniform(0, bucket_ms / 1000))
+        ask = self._credit.ask(credit_key, weight, budget.weight)
+        args = [ask, budget.weight, held_ms, bucket_ms]
+        try:
+            while True:
+                wait_ms = int(await self._acquire(keys=keys, args=args))
+                if wait_ms == 0:
+                    self._credit.add(credit_key, args[0] - weight, time.monotonic())
+                    return time.monotonic() - started
+                if args[0] > weight:  # no room for a batch: ask for this request alone
+                    args[0] = weight
+                    continue
+                waited = time.monotonic() - started
+                if waited + wait_ms / 1000 > deadline_s:
+                    raise RateLimited(
+                        f"{exchange} {group}: no budget within {deadline_s:g}s",
+                        retry_after_s=wait_ms / 1000,
+                    )
+                # Jitter spreads the waiters so they do not all ask again in the same instant.
+                await asyncio.sleep(wait_ms / 1000 + random.uniform(0, bucket_ms / 1000))
+        finally:
+            self._credit.asked(credit_key, ask > weight)
 
     async def cool_down(self, exchange: str, host: str, seconds: float) -> None:
         """Stop every worker from sending to the exchange's `host` for `seconds` (the server
         said so: 429, 418, 403 with Retry-After)."""
         key = cooldown_key(exchange, host, self.limit_key)
+        self._credit.drop(exchange)
         await self._cooldown(keys=[key], args=[max(int(seconds * 1000), 1)])
 
     async def observe(self, exchange: str, group: str, used: int, window_s: float) -> int:
@@ -158,6 +180,48 @@ class Limiter:
         args = [used, held_ms, bucket_ms, held_ms + 2 * bucket_ms]
         key = window_key(exchange, group, self.limit_key)
         return int(await self._observe(keys=[key], args=args))
+
+
+class _Credit:
+    """Weight one process acquired ahead, per (exchange, group, host), each amount with the
+    time it lapses. One batch is asked for at a time per key: concurrent requests that find
+    no credit ask for their own weight only, so a burst never takes more than it needs."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._left: dict[tuple[str, str, str], tuple[int, float]] = {}
+        self._asking: set[tuple[str, str, str]] = set()
+
+    def spend(self, key: tuple[str, str, str], weight: int, now: float) -> bool:
+        left, lapses = self._left.get(key, (0, 0.0))
+        if left < weight or now >= lapses:
+            return False
+        self._left[key] = (left - weight, lapses)
+        return True
+
+    def ask(self, key: tuple[str, str, str], weight: int, budget: int) -> int:
+        """The weight to ask Redis for: a batch where credit applies and none is asked yet."""
+        batch = weight * CREDIT_REQUESTS
+        if self.ttl_s <= 0 or batch > budget // CREDIT_SHARE or key in self._asking:
+            return weight
+        self._asking.add(key)
+        return batch
+
+    def asked(self, key: tuple[str, str, str], batched: bool) -> None:
+        if batched:
+            self._asking.discard(key)
+
+    def add(self, key: tuple[str, str, str], extra: int, now: float) -> None:
+        if extra <= 0:
+            return
+        left, lapses = self._left.get(key, (0, 0.0))
+        # What was left keeps its earlier lapse: no weight outlives the time it may wait.
+        if now >= lapses:
+            left, lapses = 0, now + self.ttl_s
+        self._left[key] = (left + extra, lapses)
+
+    def drop(self, exchange: str) -> None:
+        self._left = {k: v for k, v in self._left.items() if k[0] != exchange}
 
 
 def usage(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pyarrow.parquet as pq
+
 from bench.cluster import BIN, run_producer, wait_for
 from simulator import market
 from storage.shards import Shard
@@ -62,6 +64,12 @@ def test_job_stores_ground_truth_and_rerun_fetches_nothing(make_cluster):
     }
     assert not list(cluster.data_dir.rglob("*.tmp"))
     assert all(w.tasks_received() > 0 for w in workers), "both workers took part"
+    for path in cluster.data_dir.rglob("*.parquet"):  # readers get whole row groups
+        meta = pq.read_metadata(path)
+        groups = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        assert len(groups) == 1 or min(groups) >= 64 * 1024, (path.name, groups)
+    (january,) = cluster.data_dir.glob("exchange=binance/*/dtype=klines/*/*/2024-01.parquet")
+    assert pq.read_metadata(january).num_row_groups == 1  # 45 pages of 1,000 candles
 
     cluster.sim.reset()
     received = sum(w.tasks_received() for w in workers)

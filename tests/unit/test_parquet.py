@@ -225,6 +225,7 @@ def test_unsorted_or_duplicated_rows_are_refused_with_how_to_fix(
         ShardWriter(tmp_path, shard, META) as writer,
     ):
         writer.write(batch(shard.dtype, rows))
+        writer.commit()  # rows are checked when their row group is written, at the latest here
     assert shard.key in str(caught.value)
     assert not shard_path(tmp_path, shard).exists()
 
@@ -246,6 +247,7 @@ def test_rows_outside_the_shards_period_are_refused(
     with pytest.raises(DataError, match="outside the shard's period"):  # noqa: SIM117
         with ShardWriter(tmp_path, shard, META) as writer:
             writer.write(batch(shard.dtype, rows))
+            writer.commit()
 
 
 def test_rows_on_the_first_and_last_millisecond_are_inside(tmp_path: Path) -> None:
@@ -262,6 +264,7 @@ def test_a_batch_out_of_order_across_two_writes_is_refused(tmp_path: Path, overl
         with ShardWriter(tmp_path, AGGTRADES, META) as writer:
             writer.write(batch("aggtrades", rows[5:]))
             writer.write(batch("aggtrades", rows[: 5 + overlap]))
+            writer.commit()
     assert "agg_id" in str(caught.value)
     assert not shard_path(tmp_path, AGGTRADES).exists()
 
@@ -287,6 +290,7 @@ def test_an_aborted_rewrite_keeps_the_previous_complete_file(tmp_path: Path) -> 
     with pytest.raises(DataError):  # noqa: SIM117
         with ShardWriter(tmp_path, KLINES, META) as writer:
             writer.write(batch("klines", kline_rows(KLINES.start_ms - MINUTE, 3)))
+            writer.commit()
     assert LocalStore(tmp_path).read(KLINES).num_rows == 3
     assert temps(shard_path(tmp_path, KLINES).parent) == []
 
@@ -332,3 +336,54 @@ def test_a_real_writer_temp_is_what_remove_leftovers_clears(tmp_path: Path) -> N
     assert LocalStore(tmp_path).remove_leftovers(AGGTRADES) == 1
     assert temps(final.parent) == []
     assert not final.exists()
+
+
+def _trade_batch(first: int, count: int) -> pa.RecordBatch:
+    """`count` trades from agg id `first`, one per 10 ms of AGGTRADES' day, built column-wise."""
+    ids = pa.array(range(first, first + count), pa.int64())
+    times = pa.array([AGGTRADES.start_ms + 10 * i for i in range(first, first + count)])
+    return pa.RecordBatch.from_arrays(
+        [
+            ids,
+            pa.array([42_000.0] * count),
+            pa.array([0.5] * count),
+            ids,
+            ids,
+            times.cast(pa.timestamp("ms", tz="UTC")),
+            pa.array([True] * count),
+        ],
+        schema=SCHEMAS["aggtrades"],
+    )
+
+
+def test_a_month_stored_page_by_page_is_one_row_group(tmp_path: Path) -> None:
+    rows = kline_rows(KLINES.start_ms, 31 * 1440)
+    with ShardWriter(tmp_path, KLINES, META) as writer:
+        for start in range(0, len(rows), 1000):  # one REST page at a time
+            writer.write(batch("klines", rows[start : start + 1000]))
+        stored = writer.commit()
+    meta = pq.read_metadata(stored.path)
+    assert (meta.num_rows, meta.num_row_groups) == (31 * 1440, 1)
+
+
+def test_a_large_day_is_stored_in_row_groups_of_at_least_64k_rows(tmp_path: Path) -> None:
+    with ShardWriter(tmp_path, AGGTRADES, META) as writer:
+        for first in range(0, 400_000, 1000):
+            writer.write(_trade_batch(first, 1000))
+        stored = writer.commit()
+    meta = pq.read_metadata(stored.path)
+    sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+    assert sum(sizes) == 400_000 and len(sizes) > 1
+    assert min(sizes) >= 64 * 1024
+    ids = LocalStore(tmp_path).read(AGGTRADES).column("agg_id")
+    assert ids.to_pylist() == list(range(400_000))
+
+
+def test_rows_out_of_order_across_row_groups_are_refused(tmp_path: Path) -> None:
+    group = 128 * 1024
+    with pytest.raises(DataError, match=f"out of order at {group - 1} after {group - 1}"):  # noqa: SIM117
+        with ShardWriter(tmp_path, AGGTRADES, META) as writer:
+            writer.write(_trade_batch(0, group))  # the first row group, written on the next
+            writer.write(_trade_batch(group - 1, 70_000))  # write; this repeats its last row
+            writer.commit()
+    assert not shard_path(tmp_path, AGGTRADES).exists()

@@ -292,3 +292,70 @@ def test_the_limiter_stands_on_its_own_without_settings_or_adapters() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['workers.ratelimit']", out.stdout
+
+
+def test_a_large_budget_is_spent_in_local_credits_counted_up_front(limiter) -> None:
+    """One round trip takes four requests' weight: three more requests spend it locally,
+    and the cluster saw all four counted at the first."""
+
+    async def main() -> None:
+        budget = {SPOT: Budget(160, 60)}  # 4 x weight 2 is a twentieth: credit applies
+        ours, other = limiter(budget, margin_ms=500), limiter(budget, margin_ms=500)
+        await ours.acquire(*SPOT, 2, host=API)
+        await other.acquire(*SPOT, 152, host=API, deadline_s=0)  # all the rest
+        with pytest.raises(RateLimited):
+            await other.acquire(*SPOT, 1, host=API, deadline_s=0)
+        for _ in range(3):  # the credit: no round trip, nothing more counted
+            assert await ours.acquire(*SPOT, 2, host=API, deadline_s=0) == 0.0
+        with pytest.raises(RateLimited):  # credit spent: back to the (full) shared budget
+            await ours.acquire(*SPOT, 2, host=API, deadline_s=0)
+
+    run(main)
+
+
+def test_unspent_credit_lapses_within_a_quarter_of_the_margin(limiter, monkeypatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    async def main() -> None:
+        budget = {SPOT: Budget(160, 60)}
+        ours, other = limiter(budget, margin_ms=200), limiter(budget, margin_ms=200)
+        await ours.acquire(*SPOT, 2, host=API)
+        await other.acquire(*SPOT, 152, host=API, deadline_s=0)
+        clock[0] += 0.05 + 1e-6  # 200 ms / 4: the credit is gone
+        with pytest.raises(RateLimited):
+            await ours.acquire(*SPOT, 2, host=API, deadline_s=0)
+
+    run(main)
+
+
+def test_a_cooldown_this_process_sets_cancels_its_credit(limiter) -> None:
+    async def main() -> None:
+        lim = limiter({SPOT: Budget(160, 60)}, margin_ms=500)
+        await lim.acquire(*SPOT, 2, host=API)
+        await lim.cool_down("binance", API, 5.0)
+        with pytest.raises(RateLimited):
+            await lim.acquire(*SPOT, 2, host=API, deadline_s=1.0)
+
+    run(main)
+
+
+def test_small_budgets_are_never_taken_ahead(limiter) -> None:
+    async def main() -> None:
+        budget = {SPOT: Budget(100, 60)}  # 4 x weight 2 is over a twentieth
+        ours, other = limiter(budget, margin_ms=500), limiter(budget, margin_ms=500)
+        await ours.acquire(*SPOT, 2)
+        await other.acquire(*SPOT, 98, deadline_s=0)  # only the 2 was counted
+
+    run(main)
+
+
+def test_a_burst_of_requests_takes_no_more_than_one_batch_ahead(limiter) -> None:
+    async def main() -> None:
+        budget = {SPOT: Budget(160, 60)}
+        ours, other = limiter(budget, margin_ms=500), limiter(budget, margin_ms=500)
+        await asyncio.gather(*(ours.acquire(*SPOT, 2, host=API) for _ in range(20)))
+        # 20 x 2 spent, plus at most the three requests' weight one batch holds ahead
+        await other.acquire(*SPOT, 160 - 40 - 6, host=API, deadline_s=0)
+
+    run(main)

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from storage.errors import PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
@@ -72,6 +73,34 @@ _AGG_TYPE = pa.struct(
         ("m", pa.bool_()),
     ]
 )
+_I64, _F64 = pa.int64(), pa.float64()
+#: klines rows as Binance sends them (spot and USD-M), for the jsoncsv fast path
+KLINE_ROWS = jsoncsv.array_rows(
+    ("open_time", _I64),
+    *((name, _F64) for name in ("open", "high", "low", "close", "volume")),
+    ("close_time", _I64),
+    ("quote_volume", _F64),
+    ("trades", _I64),
+    ("taker_buy_base", _F64),
+    ("taker_buy_quote", _F64),
+    ("ignore", None),
+    quoted={"open", "high", "low", "close", "volume", "quote_volume", "taker_buy_base"}
+    | {"taker_buy_quote", "ignore"},
+)
+_AGG_FIELDS = (
+    ("a", _I64),
+    ("p", _F64),
+    ("q", _F64),
+    ("f", _I64),
+    ("l", _I64),
+    ("T", _I64),
+    ("m", pa.bool_()),
+)
+#: aggTrades rows per market: spot's carry "M" (best match), USD-M's do not
+AGGTRADE_ROWS = {
+    "spot": jsoncsv.object_rows(*_AGG_FIELDS, ("M", None), quoted={"p", "q"}),
+    "usdm": jsoncsv.object_rows(*_AGG_FIELDS, quoted={"p", "q"}),
+}
 _FUNDING_TYPE = pa.struct(
     [("fundingTime", pa.int64()), ("fundingRate", pa.string()), ("markPrice", pa.string())]
 )
@@ -176,15 +205,34 @@ class Binance:
 
     # -- parsing ------------------------------------------------------------------------
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        """Klines and aggTrades pages go through `jsoncsv` (no Python object per row); a body
+        it does not take, and funding, are parsed by the reference parser below."""
+        if shard.dtype == "klines":
+            raw = jsoncsv.read(body, KLINE_ROWS)
+            if raw is not None:
+                return Page(_cast_to(raw, SCHEMAS["klines"]))
+        elif shard.dtype == "aggtrades":
+            raw = jsoncsv.read(body, AGGTRADE_ROWS[shard.market])
+            if raw is not None:
+                return self._aggtrades(raw, request)
+        return self.parse_json(body, request, shard)
+
+    def parse_json(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        """The reference parser: `json.loads`, then Arrow arrays from the Python rows."""
         rows = load_json(body)
         if not isinstance(rows, list):
             self.check(200, {}, body)
             raise PermanentError(f"binance: expected a list, got {body[:120]!r}")
-        if shard.dtype == "klines":
-            return Page(self._klines(rows))
-        if shard.dtype == "aggtrades":
-            return self._aggtrades(rows, request)
-        return self._funding(rows, request, shard)
+        try:
+            if shard.dtype == "klines":
+                return Page(self._klines(rows))
+            if shard.dtype == "aggtrades":
+                return self._aggtrades(_aggtrade_columns(rows), request)
+            return self._funding(rows, request, shard)
+        except (pa.ArrowException, TypeError, ValueError, KeyError, IndexError) as exc:
+            raise PermanentError(
+                f"binance: {shard.dtype} rows of an unexpected shape ({exc}): {body[:120]!r}"
+            ) from None
 
     def _klines(self, rows: list) -> pa.RecordBatch:
         """`[[1706630400000,"43519.34","43936.00","43171.00","43488.71","20.55",1706633999999,
@@ -204,30 +252,23 @@ class Binance:
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    def _aggtrades(self, rows: list, request: PageRequest) -> Page:
+    def _aggtrades(self, raw: pa.RecordBatch, request: PageRequest) -> Page:
         """`[{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"l":27781,
-        "T":1498793709153,"m":true,"M":true}]` — oldest first; USD-M has no "M"."""
+        "T":1498793709153,"m":true,"M":true}]` — oldest first; USD-M has no "M". `raw` holds
+        the fields a, p, q, f, l, T, m typed (prices as float64), in the page's order."""
         schema = SCHEMAS["aggtrades"]
-        if not rows:
+        if not raw.num_rows:
             return Page(_empty(schema))
-        raw = pa.array(rows, type=_AGG_TYPE)
-        last_id, last_time = raw[-1]["a"].as_py(), raw[-1]["T"].as_py()
-        keep = pc.less(raw.field("T"), request.until_ms)
-        raw = raw.filter(keep)
+        last_id, last_time = raw.column("a")[-1].as_py(), raw.column("T")[-1].as_py()
+        times = raw.column("T")
+        # Most pages lie wholly inside their window: then filtering would only copy them.
+        inside = pc.max(times).as_py() < request.until_ms if times.null_count == 0 else False
+        kept = raw if inside else raw.filter(pc.less(times, request.until_ms))
         batch = pa.RecordBatch.from_arrays(
-            [
-                raw.field("a"),
-                _decimals(raw.field("p")),
-                _decimals(raw.field("q")),
-                raw.field("f"),
-                raw.field("l"),
-                _ms(raw.field("T")),
-                raw.field("m"),
-            ],
-            schema=schema,
+            [*kept.columns[:5], _ms(kept.column("T")), kept.column("m")], schema=schema
         )
         nxt = None
-        if len(rows) >= AGGTRADE_PAGE and last_time < request.until_ms:
+        if raw.num_rows >= AGGTRADE_PAGE and last_time < request.until_ms:
             params = {"symbol": dict(request.params)["symbol"], "fromId": last_id + 1}
             params["limit"] = AGGTRADE_PAGE
             nxt = PageRequest(
@@ -304,6 +345,31 @@ def _error_body(body: bytes) -> tuple[int | None, str | None]:
         return int(error["code"]), str(error["msg"])
     except (TypeError, KeyError, ValueError):
         return None, None
+
+
+def _aggtrade_columns(rows: list) -> pa.RecordBatch:
+    raw = pa.array(rows, type=_AGG_TYPE)
+    return pa.RecordBatch.from_arrays(
+        [
+            raw.field("a"),
+            _decimals(raw.field("p")),
+            _decimals(raw.field("q")),
+            raw.field("f"),
+            raw.field("l"),
+            raw.field("T"),
+            raw.field("m"),
+        ],
+        names=["a", "p", "q", "f", "l", "T", "m"],
+    )
+
+
+def _cast_to(raw: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The schema's columns by name from a batch of the same columns with times as int64 ms."""
+    columns = [raw.column(f.name) for f in schema]
+    return pa.RecordBatch.from_arrays(
+        [c if c.type == f.type else c.cast(f.type) for c, f in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:

@@ -22,6 +22,7 @@ from storage.errors import InputError, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.exchanges import columns as col
+from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
@@ -67,7 +68,33 @@ _TRADE_TYPE = pa.struct(
         ("price", pa.string()),
     ]
 )
+_TRADE_FIELDS = ["id", "create_time_ms", "side", "amount", "price"]
 _FUNDING_TYPE = pa.struct([("t", pa.int64()), ("r", pa.string())])
+_I64, _F64 = pa.int64(), pa.float64()
+_CANDLE_NUMBERS = ("quote_volume", "close", "high", "low", "open", "volume")
+#: spot rows as Gate sends them (every value a string), for the jsoncsv fast path
+ROWS = {
+    "klines": jsoncsv.array_rows(
+        ("t", _I64),
+        *((name, _F64) for name in _CANDLE_NUMBERS),
+        ("closed", pa.bool_()),
+        quoted={"t", *_CANDLE_NUMBERS, "closed"},
+    ),
+    "aggtrades": jsoncsv.object_rows(
+        ("id", _I64),
+        ("create_time", None),
+        ("create_time_ms", _F64),
+        ("currency_pair", None),
+        ("side", pa.bool_()),  # the word "sell" read as true, "buy" as false
+        ("amount", _F64),
+        ("price", _F64),
+        ("sequence_id", None),
+        quoted={"id", "create_time", "create_time_ms", "currency_pair", "side", "amount"}
+        | {"price", "sequence_id"},
+        true=("sell",),
+        false=("buy",),
+    ),
+}
 
 
 def pair(symbol: str) -> str:
@@ -180,26 +207,49 @@ class GateIo:
 
     # -- parsing ------------------------------------------------------------------------
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        """Spot candles and trades through `jsoncsv` where the body has their exact shape;
+        everything else through the reference parser."""
+        if shard.dtype in ROWS:
+            raw = jsoncsv.read(body, ROWS[shard.dtype])
+            if raw is not None and shard.dtype == "klines":
+                closed = raw.filter(raw.column("closed"))
+                return Page(self._klines(closed.columns, request, shard))
+            if raw is not None:
+                return self._trades(raw, request, shard)
+        return self.parse_json(body, request, shard)
+
+    def parse_json(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        """The reference parser: `json.loads`, then Arrow arrays from the Python rows."""
         rows = load_json(body)
         if not isinstance(rows, list):
             raise PermanentError(f"gateio: expected a list, got {body[:120]!r}")
-        if shard.dtype == "klines":
-            return Page(self._klines(rows, request, shard))
-        if shard.dtype == "aggtrades":
-            return self._trades(rows, request, shard)
-        return self._funding(rows, request, shard)
+        try:
+            if shard.dtype == "klines":
+                closed = [r for r in rows if r[-1] != "false"]
+                cols = [pa.array(c) for c in zip(*closed, strict=False)]
+                return Page(self._klines(cols, request, shard))
+            if shard.dtype == "aggtrades":
+                raw = pa.array(rows, type=_TRADE_TYPE)
+                fields = [raw.field(name) for name in _TRADE_TYPE.names]
+                fields[2] = pc.equal(fields[2], "sell")
+                trades = pa.RecordBatch.from_arrays(fields, names=_TRADE_FIELDS)
+                return self._trades(trades, request, shard)
+            return self._funding(rows, request, shard)
+        except (pa.ArrowException, TypeError, ValueError, KeyError, IndexError) as exc:
+            raise PermanentError(
+                f"gateio: {shard.dtype} rows of an unexpected shape ({exc}): {body[:120]!r}"
+            ) from None
 
-    def _klines(self, rows: list, request: PageRequest, shard: Shard) -> pa.RecordBatch:
+    def _klines(self, cols: list, request: PageRequest, shard: Shard) -> pa.RecordBatch:
         """`[["1710327600","992134.61604178","73408.9","73435.8","73236.3","73236.9",
         "13.53020576","false"]]` — t (s), quote volume, close, high, low, open, base volume,
         closed; oldest first. The docs' example omits base volume (7 columns): tolerated,
-        volume then null. A candle still open ("false") is dropped."""
+        volume then null. A candle still open ("false") is dropped before: `cols` are the
+        closed candles' columns, Python-built or typed by jsoncsv."""
         schema = SCHEMAS["klines"]
-        rows = [r for r in rows if r[-1] != "false"]
-        if not rows:
+        if not cols or not len(cols[0]):
             return col.empty(schema)
-        cols = [pa.array(c) for c in zip(*rows, strict=False)]
-        n = len(rows)
+        n = len(cols[0])
         volume = col.decimals(cols[6]) if len(cols) >= 8 else pa.nulls(n, pa.float64())
         batch = pa.RecordBatch.from_arrays(
             [
@@ -220,34 +270,34 @@ class GateIo:
         batch = col.sort_batch(batch, "open_time")
         return col.window_filter(batch, "open_time", shard.start_ms, request.until_ms)
 
-    def _trades(self, rows: list, request: PageRequest, shard: Shard) -> Page:
+    def _trades(self, raw: pa.RecordBatch, request: PageRequest, shard: Shard) -> Page:
         """`[{"id":"7835390042","create_time":"1710327648","create_time_ms":
         "1710327648162.035000","currency_pair":"BTC_USDT","side":"buy","amount":"0.00020",
         "price":"73236.4","sequence_id":"29014746"}]` — newest first, all strings; `side` is
-        the taker's. One trade per row: agg_id = first_id = last_id = id."""
+        the taker's. One trade per row: agg_id = first_id = last_id = id. `raw` holds id,
+        create_time_ms, side (as a bool: true for "sell"), amount and price."""
         schema = SCHEMAS["aggtrades"]
         nxt = None
-        if len(rows) >= TRADE_PAGE:
+        if raw.num_rows >= TRADE_PAGE:
             params = dict(request.params)
             page = int(params["page"]) + 1
             if page > TRADE_MAX_PAGE:
                 raise PermanentError(f"gateio: over 100,000 trades in one window ({params})")
             start_ms = int(params["from"]) * 1000
             nxt = self._trades_request(shard.symbol, start_ms, request.until_ms, page)
-        if not rows:
+        if not raw.num_rows:
             return Page(col.empty(schema), nxt)
-        raw = pa.array(rows, type=_TRADE_TYPE)
-        ids = pc.cast(raw.field("id"), pa.int64())
-        ms = np.floor(pc.cast(raw.field("create_time_ms"), pa.float64()).to_numpy())
+        ids = pc.cast(raw.column("id"), pa.int64())
+        ms = np.floor(pc.cast(raw.column("create_time_ms"), pa.float64()).to_numpy())
         batch = pa.RecordBatch.from_arrays(
             [
                 ids,
-                col.decimals(raw.field("price")),
-                col.decimals(raw.field("amount")),
+                col.decimals(raw.column("price")),
+                col.decimals(raw.column("amount")),
                 ids,
                 ids,
                 col.epoch_ms(pa.array(ms.astype(np.int64))),
-                pc.equal(raw.field("side"), "sell"),
+                raw.column("side"),
             ],
             schema=schema,
         )

@@ -20,6 +20,7 @@ from storage.errors import InputError, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.exchanges import columns as col
+from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
@@ -52,6 +53,28 @@ _AGG_TYPE = pa.struct(
     [("p", pa.string()), ("q", pa.string()), ("T", pa.int64()), ("m", pa.bool_())]
 )
 _FUNDING_TYPE = pa.struct([("fundingRate", pa.float64()), ("settleTime", pa.int64())])
+_I64, _F64 = pa.int64(), pa.float64()
+#: spot rows as MEXC sends them, for the jsoncsv fast path
+ROWS = {
+    "klines": jsoncsv.array_rows(
+        ("open_time", _I64),
+        *((name, _F64) for name in ("open", "high", "low", "close", "volume")),
+        ("close_time", _I64),
+        ("quote_volume", _F64),
+        quoted={"open", "high", "low", "close", "volume", "quote_volume"},
+    ),
+    "aggtrades": jsoncsv.object_rows(
+        ("a", None),
+        ("f", None),
+        ("l", None),
+        ("p", _F64),
+        ("q", _F64),
+        ("T", _I64),
+        ("m", pa.bool_()),
+        ("M", None),
+        quoted={"p", "q"},
+    ),
+}
 
 
 def contract_symbol(symbol: str) -> str:
@@ -155,24 +178,43 @@ class Mexc:
 
     # -- parsing ------------------------------------------------------------------------
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        """Spot klines and aggTrades through `jsoncsv` where the body has their exact shape;
+        everything else through the reference parser."""
+        if shard.dtype in ROWS:
+            raw = jsoncsv.read(body, ROWS[shard.dtype])
+            if raw is not None and shard.dtype == "klines":
+                return Page(self._klines(raw.columns, request, shard))
+            if raw is not None:
+                return self._aggtrades(raw, request, shard)
+        return self.parse_json(body, request, shard)
+
+    def parse_json(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
+        """The reference parser: `json.loads`, then Arrow arrays from the Python rows."""
         data = load_json(body)
         if shard.dtype == "funding":
             return self._funding(_contract_data(data, body), request, shard)
         if not isinstance(data, list):
             raise PermanentError(f"mexc: expected a list, got {body[:120]!r}")
-        if shard.dtype == "klines":
-            return Page(self._klines(data, request, shard))
-        return self._aggtrades(data, request, shard)
+        try:
+            if shard.dtype == "klines":
+                cols = [pa.array(c) for c in zip(*data, strict=False)]
+                return Page(self._klines(cols, request, shard))
+            raw = pa.RecordBatch.from_struct_array(pa.array(data, type=_AGG_TYPE))
+            return self._aggtrades(raw, request, shard)
+        except (pa.ArrowException, TypeError, ValueError, KeyError, IndexError) as exc:
+            raise PermanentError(
+                f"mexc: {shard.dtype} rows of an unexpected shape ({exc}): {body[:120]!r}"
+            ) from None
 
-    def _klines(self, rows: list, request: PageRequest, shard: Shard) -> pa.RecordBatch:
+    def _klines(self, cols: list, request: PageRequest, shard: Shard) -> pa.RecordBatch:
         """`[[1640804880000,"47482.36","47482.36","47416.57","47436.1","3.550717",
         1640804940000,"168387.3"]]` — eight columns, oldest first; closeTime is the next open
-        (stored as next open − 1 ms, like every exchange); no trade count or taker volume."""
+        (stored as next open − 1 ms, like every exchange); no trade count or taker volume.
+        `cols` are the eight columns, as Python-built arrays or typed by jsoncsv."""
         schema = SCHEMAS["klines"]
-        if not rows:
+        if not cols or not len(cols[0]):
             return col.empty(schema)
-        cols = [pa.array(c) for c in zip(*rows, strict=False)]
-        n = len(rows)
+        n = len(cols[0])
         batch = pa.RecordBatch.from_arrays(
             [
                 col.epoch_ms(cols[0]),
@@ -188,21 +230,20 @@ class Mexc:
         batch = col.sort_batch(batch, "open_time")
         return col.window_filter(batch, "open_time", shard.start_ms, request.until_ms)
 
-    def _aggtrades(self, rows: list, request: PageRequest, shard: Shard) -> Page:
+    def _aggtrades(self, raw: pa.RecordBatch, request: PageRequest, shard: Shard) -> Page:
         """`[{"a":null,"f":null,"l":null,"p":"46782.67","q":"0.0038","T":1641380483000,
         "m":false,"M":true}]` — ids are null, so the page is walked by time and `agg_id` is
         synthesised as T × 1000 + the trade's rank within its millisecond (first_id and
         last_id stay null). A full page may end inside a millisecond: its last millisecond is
-        dropped here and fetched whole by the next request."""
+        dropped here and fetched whole by the next request. `raw` holds p, q, T and m."""
         schema = SCHEMAS["aggtrades"]
-        if not rows:
+        if not raw.num_rows:
             return Page(col.empty(schema))
-        raw = pa.array(rows, type=_AGG_TYPE)
-        times = raw.field("T").to_numpy(zero_copy_only=False)
+        times = raw.column("T").to_numpy(zero_copy_only=False)
         order = np.argsort(times, kind="stable")
         raw, times = raw.take(pa.array(order)), times[order]
         nxt = None
-        if len(rows) >= AGGTRADE_PAGE:
+        if raw.num_rows >= AGGTRADE_PAGE:
             last = int(times[-1])
             if times[0] == last:
                 raise PermanentError(f"mexc: over {AGGTRADE_PAGE} trades in the ms {last}")
@@ -217,12 +258,12 @@ class Mexc:
         batch = pa.RecordBatch.from_arrays(
             [
                 pa.array(times * 1000 + (index - run_start), pa.int64()),
-                col.decimals(raw.field("p")),
-                col.decimals(raw.field("q")),
+                col.decimals(raw.column("p")),
+                col.decimals(raw.column("q")),
                 pa.nulls(n, pa.int64()),
                 pa.nulls(n, pa.int64()),
                 col.epoch_ms(pa.array(times, pa.int64())),
-                raw.field("m"),
+                raw.column("m"),
             ],
             schema=schema,
         )
