@@ -44,13 +44,14 @@ class Fault:
         return poisoned(body) if self.kind == "poison" else self.truncate(body)
 
 
-POISON = {"poisoned": True}
+#: An integer too large for 64 bits, where the exchange sends a decimal string or a 64-bit
+#: number: an answer whose field changed type and range.
+POISON = 10**30
 
 
 def poisoned(body: bytes) -> bytes:
-    """A JSON body whose first row has its second field replaced by an object, where the
-    exchange sends a number or a string (an answer of a changed shape); other bodies as they
-    are."""
+    """A JSON body whose first row has its second field replaced by POISON; other bodies as
+    they are."""
     try:
         doc = json.loads(body)
     except ValueError:

@@ -15,6 +15,7 @@ import threading
 import uuid
 import warnings
 
+import redis
 from celery import bootsteps
 from celery.signals import after_setup_logger, after_setup_task_logger, task_received
 
@@ -95,8 +96,11 @@ class Presence(bootsteps.StartStopStep):
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.heartbeat_s):
-            self._beat()
-            self.healer.heal()
+            try:
+                self._beat()
+                self.healer.heal()
+            except Exception:  # a bug here must not stop the heartbeat for good
+                log.exception("presence: heartbeat or heal pass failed; trying again")
 
 
 @task_received.connect
@@ -111,7 +115,7 @@ def _hold(request, **_: object) -> None:
         return  # another dataset's shard: it is passed on, not held here
     try:
         custody.hold(Shard.parse(request.args[0]), holder)
-    except REDIS_DOWN as exc:
+    except redis.RedisError as exc:  # bookkeeping never stops the consumer
         log.warning("%s: could not record its holder: %s", request.args[0], exc)
 
 
