@@ -27,7 +27,8 @@ from pathlib import Path
 import redis
 
 from bench.cluster import RedisServer, Simulator, Worker, run_producer, sim_env, wait_for
-from storage.ledger import FILES, Ledger
+from storage.keys import namespace_of
+from storage.ledger import Ledger
 
 WINDOWS = (
     ["--data", "klines", "--interval", "1m", "--years", "2"],
@@ -45,7 +46,7 @@ def run(mode: str, env: dict[str, str], client: redis.Redis, sim: Simulator, tim
         result = run_producer(env, "enqueue", "--symbol", "BTCUSDT", *window, "--source", mode)
         if result.returncode != 0:
             raise SystemExit(f"enqueue failed: {result.stdout}{result.stderr}")
-    ledger = Ledger(client)
+    ledger = Ledger(client, namespace_of(env["DATA_DIR"]))
     shards = ledger.planned()
 
     def finished() -> bool:
@@ -54,7 +55,7 @@ def run(mode: str, env: dict[str, str], client: redis.Redis, sim: Simulator, tim
     wait_for(finished, timeout_s, f"{mode}: every shard stored", poll_s=0.2)
     seconds = time.perf_counter() - started
     states = ledger.states(shards)
-    infos = [json.loads(v) for v in client.hgetall(FILES).values()]
+    infos = [json.loads(v) for v in client.hgetall(ledger.keys.files).values()]
     stats = sim.stats()
     return {
         "mode": mode,

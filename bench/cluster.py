@@ -106,14 +106,24 @@ class Process:
 
 
 class RedisServer(Process):
-    def __init__(self, workdir: Path):
+    """A redis-server on a free loopback port. With `aof`, it keeps an append-only file as
+    docker-compose.yml's Redis does (appendfsync everysec), so `kill9` then `start` is a
+    crash and a restart from the AOF on the same port. A `password` is set from a config
+    file, never on the command line."""
+
+    def __init__(self, workdir: Path, *, aof: bool = False, password: str | None = None):
+        self.workdir = workdir
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError("redis-server is not installed: run `make test`, which installs it")
-        args = [
+        config = workdir / "redis.conf"
+        config.write_text(f'requirepass "{password}"\n' if password else "")
+        self.args = [
             exe,
+            str(config),
             "--port",
             str(self.port),
             "--bind",
@@ -121,12 +131,20 @@ class RedisServer(Process):
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if aof else "no",
+            "--appendfsync",
+            "everysec",
             "--dir",
             str(workdir),
         ]
-        super().__init__(args, workdir / "redis.log")
-        self.wait_output("Ready to accept connections", 20)
+        self.starts = 0
+        self.start()
+
+    def start(self) -> None:
+        """Start (again) on the same port and directory; returns once it accepts commands."""
+        self.starts += 1
+        super().__init__(self.args, self.workdir / f"redis-{self.starts}.log")
+        self.wait_output("Ready to accept connections", 30)
 
 
 class Simulator(Process):

@@ -25,7 +25,7 @@ from pathlib import Path
 import redis
 
 from bench.cluster import BIN, RedisServer, Simulator, Worker, sim_env, wait_for
-from storage.ledger import DONE, FAILED, PARTIAL, PLANNED
+from storage.keys import Keys, namespace_of
 
 EXCHANGES = ("binance", "mexc", "gateio", "bybit")
 #: how the simulator's paths tell the venues apart, for request counts
@@ -82,6 +82,7 @@ def run_job(workdir: Path, redis_url: str, sim: Simulator, days: int, timeout_s:
         "PYTHONUNBUFFERED": "1",
         **sim_env(sim.url),
     }
+    keys = Keys(namespace_of(env["DATA_DIR"]))
     workers = [Worker(workdir, env, f"{x}-w", queue=x) for x in EXCHANGES]
     try:
         started = time.monotonic()
@@ -100,13 +101,13 @@ def run_job(workdir: Path, redis_url: str, sim: Simulator, days: int, timeout_s:
         for p, out in zip(producers, outputs, strict=True):
             if p.returncode != 0:
                 raise RuntimeError(out)
-        keys = {k.decode() for k in client.smembers(PLANNED)}
-        pending = {x: {k for k in keys if k.startswith(x + ":")} for x in EXCHANGES}
+        planned = {k.decode() for k in client.smembers(keys.planned)}
+        pending = {x: {k for k in planned if k.startswith(x + ":")} for x in EXCHANGES}
         finished: dict[str, float] = {}
 
         def all_finished() -> bool:
-            ended = client.smembers(DONE) | client.smembers(PARTIAL)
-            ended |= set(client.hkeys(FAILED))
+            ended = client.smembers(keys.done) | client.smembers(keys.partial)
+            ended |= set(client.hkeys(keys.failed))
             ended_keys = {k.decode() for k in ended}
             for x, todo in pending.items():
                 if x not in finished and todo <= ended_keys:
@@ -114,7 +115,7 @@ def run_job(workdir: Path, redis_url: str, sim: Simulator, days: int, timeout_s:
             return len(finished) == len(EXCHANGES)
 
         wait_for(all_finished, timeout_s, "every exchange's shards", poll_s=0.05)
-        failed = {k.decode() for k in client.hkeys(FAILED)}
+        failed = {k.decode() for k in client.hkeys(keys.failed)}
         stats = sim.stats()["requests"]
         return [
             Finish(

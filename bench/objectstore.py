@@ -25,7 +25,7 @@ from pathlib import Path
 import redis
 
 from bench.cluster import RedisServer, S3Server, Simulator, Worker, run_producer, sim_env
-from storage.ledger import FILES
+from storage.keys import Keys, namespace_of
 
 START = date(2024, 3, 1)
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -70,7 +70,8 @@ def run(name: str, env: dict, work: Path, client: redis.Redis, args, s3: S3Serve
         peak_mb, cpu_s = group_usage(os.getpgid(worker.proc.pid))
     finally:
         worker.stop()
-    infos = [json.loads(v) for v in client.hgetall(FILES).values()]
+    files = Keys(namespace_of(env["DATA_DIR"])).files
+    infos = [json.loads(v) for v in client.hgetall(files).values()]
     rows, size = sum(i["rows"] for i in infos), sum(i["bytes"] for i in infos)
     return {
         "target": name,

@@ -20,7 +20,9 @@ from storage.dtypes import DTYPES
 from storage.errors import InputError, ShardfetchError
 from storage.ledger import Ledger
 from storage.shards import Shard, clean_symbol
+from workers.credentials import mask
 from workers.exchanges import ADAPTERS
+from workers.runtime import redis_client
 from workers.settings import Settings
 
 
@@ -32,10 +34,10 @@ def expected_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {mask(str(exc))}", err=True)
             sys.exit(2)
         except ShardfetchError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {mask(str(exc))}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -43,15 +45,15 @@ def expected_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def connect(settings: Settings) -> Ledger:
     """A ledger on a Redis that answers, or an InputError that says how to get one."""
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+    client = redis_client(settings.redis_url)
     try:
         client.ping()
     except redis.RedisError as exc:
         raise InputError(
-            f"cannot reach Redis at {settings.redis_url} ({exc}); start redis-server or "
-            "point REDIS_URL at a running one"
+            f"cannot reach Redis at {mask(settings.redis_url)} ({mask(str(exc))}); start "
+            "redis-server or point REDIS_URL at a running one"
         ) from None
-    return Ledger(client)
+    return Ledger(client, settings.namespace)
 
 
 def selector(
@@ -173,19 +175,27 @@ def status(
     as_json: bool, watch: bool, exchange: str | None, symbol: str | None, dtype: str | None
 ) -> None:
     """Shards planned, done, partial, queued, running and failed, with rows and bytes stored."""
-    from producer.status import collect, render
+    from producer.status import collect, dataset_of, render
+    from storage.custody import Custody
 
     settings = Settings.from_env()
     ledger = connect(settings)
     keep = selector(exchange, symbol, dtype)
     if watch:
+        from producer.job import healer_for
         from producer.wait import watch as watch_live
 
         watch_live(
-            ledger, keep, make_console(), budgets=settings.budgets, limit_key=settings.limit_key
+            ledger,
+            keep,
+            make_console(),
+            budgets=settings.budgets,
+            limit_key=settings.limit_key,
+            heal=healer_for(ledger, settings).heal,
         )
         return
     rep = collect(ledger, [s for s in ledger.planned() if keep(s)])
+    rep.dataset = dataset_of(Custody(ledger.client, ledger.namespace), str(settings.data_dir))
     if as_json:
         click.echo(json.dumps(rep.as_dict(), indent=2))
     else:

@@ -18,8 +18,7 @@ from rich.text import Text
 
 from storage.ledger import Ledger, ShardState
 from storage.shards import Shard
-from workers.ratelimit import cooldowns, usage
-from workers.settings import Budget
+from workers.ratelimit import Budget, cooldowns, usage
 
 FINISHED = ("done", "partial", "failed")
 
@@ -74,7 +73,7 @@ def snapshot(
     exchanges = sorted({line.exchange for line in lines.values()})
     pipe = ledger.client.pipeline(transaction=False)
     for name in exchanges:
-        pipe.llen(name)  # the Celery queue of an exchange is the Redis list of its name
+        pipe.llen(ledger.keys.queue(name))  # the dataset's Celery queue of the exchange
     queues = dict(zip(exchanges, pipe.execute(), strict=True))
     mine = {k: v for k, v in budgets.items() if k[0] in exchanges}
     limits = usage(ledger.client, mine, limit_key=limit_key) if mine else {}

@@ -9,7 +9,7 @@ from celery import Celery
 
 from storage.ledger import CLAIMED, SKIP_DONE, Ledger
 from storage.shards import Shard
-from workers.routing import FETCH_TASK
+from workers.dispatch import send
 
 
 @dataclass
@@ -29,19 +29,14 @@ def enqueue(
     fails, the claims not yet sent are released so a re-run sends them.
     """
     report = EnqueueReport()
-    decisions = ledger.claim(shards, stale_ms)
+    decisions = ledger.claim(shards, stale_ms, source)
     claimed = [s for s, d in zip(shards, decisions, strict=True) if d == CLAIMED]
     report.already_done = [s for s, d in zip(shards, decisions, strict=True) if d == SKIP_DONE]
     report.in_progress = [
         s for s, d in zip(shards, decisions, strict=True) if d not in (CLAIMED, SKIP_DONE)
     ]
     try:
-        with app.producer_or_acquire() as producer:
-            for shard in claimed:
-                app.send_task(
-                    FETCH_TASK, args=[shard.key], kwargs={"source": source}, producer=producer
-                )
-                report.sent.append(shard)
+        send(app, claimed, source, ledger.namespace, report.sent)
     finally:
         ledger.unclaim(claimed[len(report.sent) :])
     return report

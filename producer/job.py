@@ -12,10 +12,12 @@ from producer.plan import Plan, Window, plan, window_from
 from producer.sources import print_plan, report, sort_plans
 from producer.terminal import make_console
 from producer.wait import wait
+from storage.custody import Custody
 from storage.errors import InputError
 from storage.ledger import Ledger
 from storage.shards import DTYPES, Shard
 from workers.exchanges import ADAPTERS
+from workers.healer import Healer
 from workers.runtime import Runtime
 from workers.settings import ARCHIVE, Settings, url_var
 
@@ -78,7 +80,7 @@ class Job:
 
 
 async def _first_data(job: Job, rt: Runtime, symbol: str, dtype: str) -> datetime | None:
-    cache = FirstDataCache(rt.redis)
+    cache = FirstDataCache(rt.redis, rt.ledger.keys)
     where = (job.exchange, job.market(dtype), dtype, symbol)
     first = cache.get(*where)
     if first is None:
@@ -177,6 +179,7 @@ def wait_and_report(
             budgets=settings.budgets,
             limit_key=settings.limit_key,
             timeout_s=timeout_s,
+            heal=healer_for(ledger, settings).heal,
         )
     except KeyboardInterrupt:
         out.print("stopped waiting; the shards stay queued: `producer status --watch` shows them")
@@ -192,6 +195,13 @@ def wait_and_report(
     if failed:
         out.print("fix the cause, then `producer retry-failed` sends the failed shards again")
     return 1 if failed else 0
+
+
+def healer_for(ledger: Ledger, settings: Settings) -> Healer:
+    """A healer of the ledger's dataset, for a producer that waits or watches."""
+    from workers.celery import app
+
+    return Healer(app, Custody(ledger.client, ledger.namespace), settings)
 
 
 def _ms(moment: datetime) -> int:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import redis
 
 from storage.errors import InputError, PermanentError, ShardfetchError, TransientError
+from storage.keys import Keys
+from workers.edge import Retry
 from workers.exchanges.base import Adapter
-from workers.fetch import backoff_s
 from workers.http import Http
 
 ATTEMPTS = 4
@@ -23,42 +23,44 @@ async def first_data(
     Raises InputError with the exchange's own reason when the exchange does not know it.
     """
     request = adapter.listing_request(market, dtype, symbol)
-    for attempt in range(ATTEMPTS):
-        try:
-            body = await http.get(adapter, request)
-            first_ms = adapter.parse_listing(body, dtype)
-            return None if first_ms is None else datetime.fromtimestamp(first_ms / 1000, UTC)
-        except PermanentError as exc:
-            raise InputError(
-                f"{adapter.name} {market} refused symbol {symbol}: {exc}; check the spelling "
-                "(BTCUSDT on every exchange: shardfetch maps it to the exchange's own) and "
-                "that it trades on this market"
-            ) from None
-        except TransientError as exc:
-            if attempt + 1 == ATTEMPTS:
-                raise ShardfetchError(
-                    f"could not ask {adapter.name} {market} about {symbol}: {exc}; check the "
-                    "network and the exchange's URL setting, then try again"
-                ) from None
-            await asyncio.sleep(backoff_s(attempt))
-    raise AssertionError("unreachable")
 
+    async def once() -> int | None:
+        return adapter.parse_listing(await http.get(adapter, request), dtype)
 
-FIRST_DATA = "shardfetch:first_data:"  # + exchange:market:dtype:symbol -> first ms with data
+    try:
+        first_ms = await Retry(ATTEMPTS).run(once, f"{adapter.name} {market} {symbol}")
+    except PermanentError as exc:
+        raise InputError(
+            f"{adapter.name} {market} refused symbol {symbol}: {exc}; check the spelling "
+            "(BTCUSDT on every exchange: shardfetch maps it to the exchange's own) and "
+            "that it trades on this market"
+        ) from None
+    except TransientError as exc:
+        raise ShardfetchError(
+            f"could not ask {adapter.name} {market} about {symbol}: {exc}; check the "
+            "network and the exchange's URL setting, then try again"
+        ) from None
+    except Exception as exc:  # an answer the adapter cannot read: say so in one line
+        raise ShardfetchError(
+            f"{adapter.name} {market} answered about {symbol} with something shardfetch "
+            f"cannot read ({type(exc).__name__}: {exc}); try again later"
+        ) from None
+    return None if first_ms is None else datetime.fromtimestamp(first_ms / 1000, UTC)
 
 
 class FirstDataCache:
-    """Remembers each symbol's first data time in Redis, so a re-run asks the exchange nothing.
+    """Remembers each symbol's first data time in the dataset's Redis keys, so a re-run asks
+    the exchange nothing.
 
     Only found times are kept: a symbol without data yet may list later.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.client = client
+        self.prefix = keys.first_data
 
-    @staticmethod
-    def _key(exchange: str, market: str, dtype: str, symbol: str) -> str:
-        return f"{FIRST_DATA}{exchange}:{market}:{dtype}:{symbol}"
+    def _key(self, exchange: str, market: str, dtype: str, symbol: str) -> str:
+        return f"{self.prefix}{exchange}:{market}:{dtype}:{symbol}"
 
     def get(self, exchange: str, market: str, dtype: str, symbol: str) -> datetime | None:
         raw = self.client.get(self._key(exchange, market, dtype, symbol))

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from rich.console import Console
 from rich.table import Table
 
+from storage.custody import Custody
 from storage.ledger import Ledger, ShardState
 from storage.shards import Shard
 
@@ -35,9 +36,20 @@ class Group:
 
 
 @dataclass
+class Dataset:
+    """Which dataset the ledger describes, and how its cluster is doing."""
+
+    data_dir: str
+    namespace: str
+    workers_alive: int = 0
+    resent: int = 0  # shards re-sent without a person (orphans, shards handed back)
+
+
+@dataclass
 class Report:
     groups: list[Group] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
+    dataset: Dataset | None = None
 
     def as_dict(self) -> dict:
         totals = {
@@ -45,6 +57,7 @@ class Report:
             for name in ("planned", *STATES, "rows", "bytes")
         }
         return {
+            "dataset": None if self.dataset is None else asdict(self.dataset),
             "groups": [asdict(g) for g in self.groups],
             "failures": self.failures,
             "totals": totals,
@@ -81,7 +94,17 @@ def _size(n: int) -> str:
     return str(n)
 
 
+def dataset_of(custody: Custody, data_dir: str) -> Dataset:
+    return Dataset(data_dir, custody.keys.namespace, len(custody.alive()), custody.healed())
+
+
 def render(rep: Report, console: Console) -> None:
+    if rep.dataset is not None:
+        d = rep.dataset
+        console.print(
+            f"dataset {d.data_dir} (ledger namespace {d.namespace}): {d.workers_alive} workers "
+            f"alive, {d.resent} shards re-sent by healing"
+        )
     if not rep.groups:
         console.print("Nothing planned yet: run `producer enqueue --symbol BTCUSDT --years 2`.")
         return

@@ -95,7 +95,7 @@ def routes(sim: Simulation) -> list[web.RouteDef]:
         return _json(sim.faults.state())
 
     async def set_faults(request: web.Request) -> web.Response:
-        """Body: any of "5xx", "truncate", "reset", "latency_ms", "down", "force_429"."""
+        """Body: any of "5xx", "truncate", "reset", "poison", "latency_ms", "down", "force_429"."""
         try:
             sim.faults.update(await _body(request), venues=[v.name for v in sim.venues])
         except FaultSettingError as exc:

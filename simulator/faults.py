@@ -1,13 +1,15 @@
-"""Injected faults: random 5xx answers, truncated bodies and dropped connections at set rates,
-routes that are down, and 429s forced on a venue. One seeded RNG decides, one draw per request
-at arrival, so a seed and an order of requests replay the same faults."""
+"""Injected faults: random 5xx answers, truncated bodies, dropped connections and poisoned pages
+(a field of the wrong type) at set rates, routes that are down, and 429s forced on a venue.
+One seeded RNG decides, one draw per request at arrival, so a seed and an order of requests
+replay the same faults."""
 
+import json
 import random
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-RATE_KINDS = ("5xx", "truncate", "reset")
+RATE_KINDS = ("5xx", "truncate", "reset", "poison")
 KINDS = (*RATE_KINDS, "down", "forced_429")
 ERROR_STATUS = 503
 ERROR_BODY = (
@@ -36,6 +38,43 @@ class Fault:
         if len(body) < 2:
             return b""
         return body[: 1 + int(self.cut * (len(body) - 1))]
+
+    def alter(self, body: bytes) -> bytes:
+        """The body a "truncate" or "poison" fault answers 200 with."""
+        return poisoned(body) if self.kind == "poison" else self.truncate(body)
+
+
+#: An integer too large for 64 bits, where the exchange sends a decimal string or a 64-bit
+#: number: an answer whose field changed type and range.
+POISON = 10**30
+
+
+def poisoned(body: bytes) -> bytes:
+    """A JSON body whose first row has its second field replaced by POISON; other bodies as
+    they are."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body
+    row = _first_row(doc)
+    if row is None or len(row) < 2:
+        return body
+    row[1 if isinstance(row, list) else list(row)[1]] = POISON
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def _first_row(doc: object) -> list | dict | None:
+    """Depth first, the first list or object of scalars that sits in a list."""
+    items = doc if isinstance(doc, list) else doc.values() if isinstance(doc, dict) else []
+    for item in items:
+        if isinstance(doc, list) and isinstance(item, list | dict):
+            values = item if isinstance(item, list) else item.values()
+            if not any(isinstance(v, list | dict) for v in values):
+                return item
+        found = _first_row(item)
+        if found is not None:
+            return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -143,6 +182,8 @@ class Faults:
                     return Fault(kind, ERROR_STATUS)
                 if kind == "truncate":
                     return Fault(kind, 200, self._rng.random())
+                if kind == "poison":
+                    return Fault(kind, 200)
                 return Fault(kind, 0)
         return None
 

@@ -167,7 +167,7 @@ class Simulation:
 
         async def handle(request: web.Request) -> web.Response:
             entry, fault = await self._arrive(request, venue.name, endpoint.path)
-            if fault is not None and fault.kind != "truncate":
+            if fault is not None and fault.kind not in ("truncate", "poison"):
                 return self._fail(request, entry, fault)
             ip = request.remote or "unknown"
             query = request.query
@@ -205,7 +205,7 @@ class Simulation:
             except ApiError as exc:
                 status, body = exc.status, _dumps(dict(exc.body))
             if fault is not None:
-                status, body = fault.status, fault.truncate(body)
+                status, body = fault.status, fault.alter(body)
             self.traffic.answer(entry, status, weight, None if fault is None else fault.kind)
             return _response(status, body, {usage_header: str(usage.used(now_s))})
 
@@ -244,14 +244,14 @@ class Simulation:
     ) -> web.Response:
         """An archive host's answer: faults first, then the file (or 404), logged."""
         entry, fault = await self._arrive(request, venue, counter)
-        if fault is not None and fault.kind != "truncate":
+        if fault is not None and fault.kind not in ("truncate", "poison"):
             return self._fail(request, entry, fault)
         try:
             status, (data, kind) = 200, await body()
         except (NotFound, archive_host.NotFound):
             status, data, kind = 404, b"Not Found", "text/plain"
         if fault is not None:
-            status, data = fault.status, fault.truncate(data)
+            status, data = fault.status, fault.alter(data)
         if status == 200:
             self.archive_bytes += len(data)
         self.traffic.answer(entry, status, fault=None if fault is None else fault.kind)

@@ -36,6 +36,12 @@ class RateLimited(TransientError):
         self.status = status
 
 
+class RedisUnavailable(TransientError):
+    """Redis (ledger, broker, limiter) did not answer: it is restarting, loading its AOF or out
+    of reach. Waited out and retried without spending an attempt; nothing progresses without it.
+    """
+
+
 class ShardBusy(TransientError):
     """Another worker holds the shard's lock: try again once that lock could have expired."""
 

@@ -1,7 +1,9 @@
-"""The Redis ledger: which shards are planned, queued, running, done, partial or failed.
+"""The Redis ledger of one dataset: which shards are planned, queued, running, done, partial
+or failed.
 
 The Parquet files are the truth; the ledger is an index of them (DESIGN.md). A shard
-enters `done` only after its file has been renamed into place.
+enters `done` only after its file has been committed. Who holds each queued
+shard, and which shards nobody holds any more, is storage/custody.py.
 """
 
 from __future__ import annotations
@@ -12,29 +14,23 @@ from dataclasses import dataclass
 
 import redis
 
+from storage.keys import Keys
 from storage.parquet import StoredFile
 from storage.shards import Shard
 from storage.store import Store
 
-PREFIX = "shardfetch:"
-PLANNED = PREFIX + "planned"  # set of every shard key ever planned
-DONE = PREFIX + "done"  # set: complete file stored
-PARTIAL = PREFIX + "partial"  # set: file stored for a period that had not ended
-QUEUED = PREFIX + "queued"  # hash key -> ms when its message was sent
-RUNNING = PREFIX + "running"  # set: a worker started it and has not finished
-FAILED = PREFIX + "failed"  # hash key -> reason
-FILES = PREFIX + "files"  # hash key -> JSON {rows, bytes, complete, source, etag?, archive_sha256?}
-LOCK = PREFIX + "lock:"  # LOCK + key -> token of the worker holding the shard
-
 CLAIMED, SKIP_DONE, SKIP_BUSY = 1, 0, 2
+KEPT, RETAKEN, LOST = 1, 2, 0
 
-# For each shard key: skip it if done; skip it if a worker holds its lock, or if its message
-# was sent less than `stale_ms` ago and no worker died on it; otherwise mark it queued now.
+# KEYS: done, queued, running, planned, sources, held, presence
+# ARGV: stale_ms, lock prefix, source, shard keys...  -> per key CLAIMED, SKIP_DONE or SKIP_BUSY
+# Skip a done shard; skip one a worker holds the lock of, or whose message was sent less than
+# `stale_ms` ago unless it was left running by a worker that is gone; else queue it now.
 _CLAIM = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local stale_ms, lock_prefix, out = tonumber(ARGV[1]), ARGV[2], {}
-for i = 3, #ARGV do
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stale_ms, lock_prefix, source, out = tonumber(ARGV[1]), ARGV[2], ARGV[3], {}
+for i = 4, #ARGV do
   local k = ARGV[i]
   redis.call('SADD', KEYS[4], k)
   if redis.call('SISMEMBER', KEYS[1], k) == 1 then
@@ -43,11 +39,15 @@ for i = 3, #ARGV do
     out[#out + 1] = 2
   else
     local sent = redis.call('HGET', KEYS[2], k)
-    local orphan = redis.call('SISMEMBER', KEYS[3], k) == 1
+    local holder = redis.call('HGET', KEYS[6], k)
+    local alive = holder and tonumber(redis.call('ZSCORE', KEYS[7], holder) or 0) > now_ms
+    local orphan = redis.call('SISMEMBER', KEYS[3], k) == 1 and not alive
     if sent and not orphan and now_ms - tonumber(sent) < stale_ms then
       out[#out + 1] = 2
     else
       redis.call('HSET', KEYS[2], k, now_ms)
+      redis.call('HSET', KEYS[5], k, source)
+      redis.call('HDEL', KEYS[6], k)
       redis.call('SREM', KEYS[3], k)
       out[#out + 1] = 1
     end
@@ -56,24 +56,53 @@ end
 return out
 """
 
-# Release the lock if it is still ours; the shard is then no longer running here.
+# KEYS: lock, running  ARGV: token, ttl_ms, shard key -> 1 taken, 0 busy
+# A shard still marked running keeps its fetcher even if its lock lapsed (Redis was out of
+# reach longer than the TTL): that worker takes it back; only the healer frees the shard.
+_LOCK = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+"""
+
+# KEYS: lock, running  ARGV: token, shard key -> 1 released, 0 not ours
 _RELEASE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SREM', KEYS[2], ARGV[2])
 return redis.call('DEL', KEYS[1])
 """
 
-# A shard whose task will be retried later counts as freshly queued, not as running.
+# KEYS: queued, running, held, done  ARGV: shard key -> 1 queued again, 0 done meanwhile
+# The shard's message is (about to be) back on the broker: queued as of now, run and held by
+# nobody. A done shard stays done.
 _REQUEUE = """
-local now = redis.call('TIME')
-redis.call('HSET', KEYS[1], ARGV[1], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
 redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 0
+end
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], ARGV[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 return 1
 """
 
-_REFRESH = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
+# KEYS: lock, running, done  ARGV: token, ttl_ms, shard key -> KEPT, RETAKEN or LOST
+# Extend our lock; if it expired (Redis was out of reach longer than its TTL) take it again,
+# unless another worker took it or the shard got done meanwhile.
+_KEEP = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder or redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 2
 """
 
 
@@ -97,62 +126,88 @@ class ShardState:
 
 
 class Ledger:
-    def __init__(self, client: redis.Redis) -> None:
+    """The ledger of the dataset `namespace` (storage/keys.py) on `client`."""
+
+    def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
+        self.keys = Keys(namespace)
         self._claim = client.register_script(_CLAIM)
+        self._lock = client.register_script(_LOCK)
         self._release = client.register_script(_RELEASE)
-        self._refresh = client.register_script(_REFRESH)
+        self._keep = client.register_script(_KEEP)
         self._requeue = client.register_script(_REQUEUE)
+
+    @property
+    def namespace(self) -> str:
+        return self.keys.namespace
 
     # -- the producer's side ------------------------------------------------------------
     def is_done(self, shards: Sequence[Shard]) -> list[bool]:
         if not shards:
             return []
-        return [bool(x) for x in self.client.smismember(DONE, [s.key for s in shards])]
+        return [bool(x) for x in self.client.smismember(self.keys.done, [s.key for s in shards])]
 
-    def claim(self, shards: Sequence[Shard], stale_ms: int) -> list[int]:
+    def claim(self, shards: Sequence[Shard], stale_ms: int, source: str = "auto") -> list[int]:
         """Atomically decide, per shard, CLAIMED (send it), SKIP_DONE or SKIP_BUSY.
 
         Two producers claiming the same shards at once get each shard claimed once.
-        A claim older than `stale_ms`, or one whose worker died (running, lock expired),
-        is claimed again, so a re-run recovers messages lost with a killed worker.
+        A claim older than `stale_ms`, or one left running by a worker that is gone (lock
+        expired, heartbeat stopped), is claimed again. The `source` is remembered, so a
+        shard re-sent without a person is read from where it was asked for.
         """
         if not shards:
             return []
-        keys = [DONE, QUEUED, RUNNING, PLANNED]
-        args = [stale_ms, LOCK, *[s.key for s in shards]]
+        k = self.keys
+        keys = [k.done, k.queued, k.running, k.planned, k.sources, k.held, k.presence]
+        args = [stale_ms, k.lock, source, *[s.key for s in shards]]
         return [int(x) for x in self._claim(keys=keys, args=args)]
 
     def unclaim(self, shards: Iterable[Shard]) -> None:
         """Undo claims whose messages could not be sent."""
         keys = [s.key for s in shards]
         if keys:
-            self.client.hdel(QUEUED, *keys)
+            self.client.hdel(self.keys.queued, *keys)
 
     # -- the worker's side --------------------------------------------------------------
     def lock(self, shard: Shard, token: str, ttl_ms: int) -> bool:
-        """Take the shard's expiring lock (SET NX PX) so two deliveries never run at once."""
-        if not self.client.set(LOCK + shard.key, token, nx=True, px=ttl_ms):
-            return False
-        self.client.sadd(RUNNING, shard.key)
-        return True
+        """Take the shard's expiring lock so two deliveries never run at once. Refused while
+        the shard is locked, or still marked running by a worker whose lock lapsed (see
+        `keep_lock`; the healer frees the shard if that worker is gone)."""
+        keys = [self.keys.lock + shard.key, self.keys.running]
+        return bool(self._lock(keys=keys, args=[token, ttl_ms, shard.key]))
+
+    def keep_lock(self, shard: Shard, token: str, ttl_ms: int) -> int:
+        """Extend our lock by `ttl_ms`: KEPT; RETAKEN when it had expired and nobody took it
+        (Redis was out of reach); LOST when another worker took it or the shard is done."""
+        keys = [self.keys.lock + shard.key, self.keys.running, self.keys.done]
+        return int(self._keep(keys=keys, args=[token, ttl_ms, shard.key]))
 
     def locked(self, shards: Sequence[Shard]) -> list[bool]:
         """Whether a worker holds each shard's lock now (it is writing the shard)."""
         pipe = self.client.pipeline(transaction=False)
         for shard in shards:
-            pipe.exists(LOCK + shard.key)
+            pipe.exists(self.keys.lock + shard.key)
         return [bool(x) for x in pipe.execute()]
 
-    def refresh_lock(self, shard: Shard, token: str, ttl_ms: int) -> bool:
-        return bool(self._refresh(keys=[LOCK + shard.key], args=[token, ttl_ms]))
-
     def unlock(self, shard: Shard, token: str) -> None:
-        self._release(keys=[LOCK + shard.key, RUNNING], args=[token, shard.key])
+        self._release(keys=[self.keys.lock + shard.key, self.keys.running], args=[token, shard.key])
+
+    def requeue(self, shard: Shard) -> bool:
+        """The shard's message is back on the broker (a retry with a countdown, a shard handed
+        back by a stopping worker): queued as of now, run and held by nobody. False if the
+        shard is done (then nothing is queued)."""
+        k = self.keys
+        return bool(self._requeue(keys=[k.queued, k.running, k.held, k.done], args=[shard.key]))
 
     def mark_retrying(self, shard: Shard) -> None:
         """The shard's task was re-sent with a countdown: queued again, not running."""
-        self._requeue(keys=[QUEUED, RUNNING], args=[shard.key])
+        self.requeue(shard)
+
+    def settle(self, shard: Shard) -> None:
+        """A delivery of a shard that is done already: nothing of it is queued or held."""
+        pipe = self.client.pipeline(transaction=True)
+        self._clear_progress(pipe, shard)
+        pipe.execute()
 
     def mark_stored(
         self,
@@ -173,36 +228,40 @@ class Ledger:
             info["etag"] = stored.etag
         if archive_sha256:
             info["archive_sha256"] = archive_sha256
+        k = self.keys
         pipe = self.client.pipeline(transaction=True)
-        pipe.sadd(DONE if complete else PARTIAL, shard.key)
-        pipe.srem(PARTIAL if complete else DONE, shard.key)
-        pipe.hset(FILES, shard.key, json.dumps(info))
-        pipe.hdel(FAILED, shard.key)
+        pipe.sadd(k.done if complete else k.partial, shard.key)
+        pipe.srem(k.partial if complete else k.done, shard.key)
+        pipe.hset(k.files, shard.key, json.dumps(info))
+        pipe.hdel(k.failed, shard.key)
         self._clear_progress(pipe, shard)
         pipe.execute()
 
     def mark_failed(self, shard: Shard, reason: str) -> None:
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(FAILED, shard.key, reason)
+        pipe.hset(self.keys.failed, shard.key, reason)
         self._clear_progress(pipe, shard)
         pipe.execute()
 
     def _clear_progress(self, pipe: redis.client.Pipeline, shard: Shard) -> None:
-        pipe.hdel(QUEUED, shard.key)
-        pipe.srem(RUNNING, shard.key)
+        k = self.keys
+        for name in (k.queued, k.held, k.sources, k.lockless):
+            pipe.hdel(name, shard.key)
+        pipe.srem(k.running, shard.key)
 
     # -- reading ------------------------------------------------------------------------
     def states(self, shards: Sequence[Shard]) -> list[ShardState]:
         if not shards:
             return []
         keys = [s.key for s in shards]
+        k = self.keys
         pipe = self.client.pipeline(transaction=False)
-        pipe.smismember(DONE, keys)
-        pipe.smismember(PARTIAL, keys)
-        pipe.smismember(RUNNING, keys)
-        pipe.hmget(QUEUED, keys)
-        pipe.hmget(FAILED, keys)
-        pipe.hmget(FILES, keys)
+        pipe.smismember(k.done, keys)
+        pipe.smismember(k.partial, keys)
+        pipe.smismember(k.running, keys)
+        pipe.hmget(k.queued, keys)
+        pipe.hmget(k.failed, keys)
+        pipe.hmget(k.files, keys)
         done, partial, running, queued, failed, files = pipe.execute()
         out = []
         for i, shard in enumerate(shards):
@@ -229,10 +288,10 @@ class Ledger:
 
     def files(self) -> dict[str, dict]:
         """Shard key -> {rows, bytes, complete, source, etag?, archive_sha256?} of every file."""
-        return {k.decode(): json.loads(v) for k, v in self.client.hgetall(FILES).items()}
+        return {k.decode(): json.loads(v) for k, v in self.client.hgetall(self.keys.files).items()}
 
     def failures(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in self.client.hgetall(FAILED).items()}
+        return {k.decode(): v.decode() for k, v in self.client.hgetall(self.keys.failed).items()}
 
     # -- recovery -----------------------------------------------------------------------
     def rebuild_from_files(self, store: Store) -> Rebuilt:
@@ -243,7 +302,8 @@ class Ledger:
         (its file is committed before it is marked done).
         """
         stored = list(store.stored())
-        known = {k.decode() for k in self.client.sunion(DONE, PARTIAL)}
+        k = self.keys
+        known = {key.decode() for key in self.client.sunion(k.done, k.partial)}
         pipe = self.client.pipeline(transaction=True)
         for f in stored:
             info = {"rows": f.rows, "bytes": f.bytes, "complete": f.complete, "source": f.source}
@@ -251,20 +311,23 @@ class Ledger:
                 info["etag"] = f.etag
             if f.metadata.get("archive_sha256"):
                 info["archive_sha256"] = f.metadata["archive_sha256"]
-            pipe.sadd(DONE if f.complete else PARTIAL, f.shard.key)
-            pipe.srem(PARTIAL if f.complete else DONE, f.shard.key)
-            pipe.hset(FILES, f.shard.key, json.dumps(info))
-            pipe.sadd(PLANNED, f.shard.key)
-            pipe.hdel(FAILED, f.shard.key)
+            pipe.sadd(k.done if f.complete else k.partial, f.shard.key)
+            pipe.srem(k.partial if f.complete else k.done, f.shard.key)
+            pipe.hset(k.files, f.shard.key, json.dumps(info))
+            pipe.sadd(k.planned, f.shard.key)
+            pipe.hdel(k.failed, f.shard.key)
         keys = {f.shard.key for f in stored}
-        gone = [k for k in known - keys if not store.exists(Shard.parse(k))]
+        gone = [key for key in known - keys if not store.exists(Shard.parse(key))]
         for key in gone:
-            pipe.srem(DONE, key)
-            pipe.srem(PARTIAL, key)
-            pipe.hdel(FILES, key)
+            pipe.srem(k.done, key)
+            pipe.srem(k.partial, key)
+            pipe.hdel(k.files, key)
         pipe.execute()
         done = sum(f.complete for f in stored)
         return Rebuilt(done, len(stored) - done, len(keys - known), len(gone))
 
     def planned(self) -> list[Shard]:
-        return sorted(Shard.parse(k.decode()) for k in self.client.sscan_iter(PLANNED, count=1000))
+        return sorted(
+            Shard.parse(key.decode())
+            for key in self.client.sscan_iter(self.keys.planned, count=1000)
+        )

@@ -1,5 +1,6 @@
-"""Archive downloads: files and directory listings over the process's one aiohttp session,
-each charged to the cluster-wide limiter, retried, and verified before a row is read.
+"""Archive downloads: files and directory listings over the process's one HTTP session,
+each charged to the cluster-wide limiter, retried as workers/edge.py says, and verified
+before a row is read.
 
 A file is verified by its published SHA-256 (`checksum_url`) or, where none is published,
 by decoding it whole (gzip and zip carry a CRC of their content); either way the SHA-256 of
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
-import logging
 import re
 import time
 import zipfile
@@ -20,21 +20,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
-import aiohttp
-
-from storage.errors import ExchangeUnavailable, PermanentError, RateLimited, TransientError
+from storage.errors import PermanentError, RateLimited, TransientError
+from workers.edge import Retry
 from workers.exchanges.base import ArchiveFile, check_http
-from workers.fetch import backoff_s
-from workers.http import Http
+from workers.http import CHUNK_BYTES, Http, Sink
 
-log = logging.getLogger(__name__)
-
-CHUNK_BYTES = 1 << 20
 LISTING_TTL_S = 300.0
 _SHA256 = re.compile(rb"\s*([0-9a-fA-F]{64})\s")
-Sink = Callable[[bytes], object]
 T = TypeVar("T")
 
 
@@ -61,26 +54,6 @@ class Downloaded:
     file: ArchiveFile
     path: Path
     sha256: str
-
-
-async def _get(http: Http, url: str, sink: Sink, timeout_s: float) -> int:
-    """GET `url` into `sink(chunk)`; returns the status of a non-2xx answer, else 200.
-
-    No total timeout: a big day may take minutes on a slow link; a stalled read still fails.
-    """
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_s)
-    try:
-        async with http.session.get(url, timeout=timeout) as response:
-            if response.status >= 300:
-                await response.read()
-                return response.status
-            async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-                sink(chunk)
-            return 200
-    except TimeoutError:
-        raise ExchangeUnavailable(f"timeout on {url}") from None
-    except aiohttp.ClientError as exc:
-        raise ExchangeUnavailable(f"{type(exc).__name__} on {url}: {exc}") from None
 
 
 def check_decodes(path: Path, packing: str, name: str) -> None:
@@ -124,20 +97,18 @@ class Downloader:
         self._listing_locks: dict[str, asyncio.Lock] = {}
 
     async def _checked(self, exchange: str, group: str, what: str, url: str, sink: Sink) -> None:
-        status = await _get(self.http, url, sink, self.timeout_s)
+        status = await self.http.download(url, sink, read_timeout_s=self.timeout_s)
         if status == 404:
             raise ArchiveMissing(f"{what} is missing (HTTP 404)", status=404)
         error = check_http(status, {}, b"") if status != 200 else None
         if isinstance(error, RateLimited):
-            await self.http.limiter.cool_down(exchange, urlsplit(url).netloc, error.retry_after_s)
+            await self.http.cool_down(exchange, url, error)
         if error is not None:
             raise error
 
     async def _once(self, exchange: str, file: ArchiveFile, dest: Path) -> Downloaded:
         # One charge covers the file and its checksum: the budget counts files.
-        await self.http.limiter.acquire(
-            exchange, file.group, file.weight, host=urlsplit(file.url).netloc
-        )
+        await self.http.charge(exchange, file.group, file.weight, file.url)
         text = bytearray()
         digest = hashlib.sha256()
         with open(dest, "wb") as out:
@@ -174,18 +145,11 @@ class Downloader:
 
     async def _retried(self, attempt_once: Callable[[], Awaitable[T]], key: str) -> T:
         """Transient faults and corrupt downloads are retried; the last one is raised."""
-        for attempt in range(self.attempts):
-            try:
-                return await attempt_once()
-            except (TransientError, CorruptFile) as exc:
-                if attempt + 1 >= self.attempts:
-                    if isinstance(exc, CorruptFile):
-                        raise type(exc)(f"{exc} (after {self.attempts} attempts)") from None
-                    raise
-                delay = 0.0 if isinstance(exc, RateLimited) else backoff_s(attempt)
-                log.warning("%s: %s; retry %d in %.2fs", key, exc, attempt + 1, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+        policy = Retry(self.attempts, retry_on=(TransientError, CorruptFile))
+        try:
+            return await policy.run(attempt_once, key)
+        except CorruptFile as exc:
+            raise type(exc)(f"{exc} (after {self.attempts} attempts)") from None
 
     async def download(self, exchange: str, file: ArchiveFile, dest: Path, key: str) -> Downloaded:
         """One verified file at `dest`."""
@@ -209,7 +173,7 @@ class Downloader:
                 return cached[1]
 
             async def once() -> str:
-                await self.http.limiter.acquire(exchange, group, 1, host=urlsplit(url).netloc)
+                await self.http.charge(exchange, group, 1, url)
                 page = bytearray()
                 await self._checked(exchange, group, f"archive directory {url}", url, page.extend)
                 return page.decode("utf-8", errors="replace")

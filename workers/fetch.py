@@ -4,41 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import deque
 from collections.abc import AsyncIterator
 
 import pyarrow as pa
 
-from storage.errors import RateLimited, TransientError
 from storage.shards import Shard
+from workers.edge import Retry
 from workers.exchanges.base import Adapter, Page, PageRequest
 from workers.http import Http
 
 log = logging.getLogger(__name__)
 
 
-def backoff_s(attempt: int, *, base_s: float = 0.5, cap_s: float = 30.0) -> float:
-    """Exponential backoff with full jitter for the `attempt`-th retry (0-based)."""
-    return random.uniform(0, min(cap_s, base_s * 2**attempt))
-
-
 async def fetch_page(
     http: Http, adapter: Adapter, request: PageRequest, shard: Shard, attempts: int
 ) -> Page:
-    """One page, parsed; transient faults are retried up to `attempts` times in all."""
-    for attempt in range(attempts):
-        try:
-            body = await http.get(adapter, request)
-            return adapter.parse(body, request, shard)
-        except TransientError as exc:
-            if attempt + 1 >= attempts:
-                raise
-            # A rate-limit answer already set a cluster-wide cooldown the limiter honours.
-            delay = 0.0 if isinstance(exc, RateLimited) else backoff_s(attempt)
-            log.info("%s page retry %d in %.2fs: %s", shard.key, attempt + 1, delay, exc)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+    """One page, parsed; transient faults are retried as workers/edge.py says, `attempts`
+    tries in all."""
+
+    async def once() -> Page:
+        return adapter.parse(await http.get(adapter, request), request, shard)
+
+    return await Retry(attempts).run(once, f"{shard.key} page")
 
 
 async def _chain(

@@ -12,16 +12,17 @@ Budgets are kept per endpoint group, cooldowns per exchange host: an exchange th
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib.resources import files
 
 import redis.asyncio as aioredis
 from redis import Redis as SyncRedis
 
 from storage.errors import ConfigError, RateLimited
-from workers.settings import Budget
 
 PREFIX = "shardfetch:limit:"
 BUCKETS_PER_WINDOW = 500
@@ -29,6 +30,27 @@ BUCKETS_PER_WINDOW = 500
 #: 1/CREDIT_SHARE of the budget) and spends the rest without asking Redis, within
 #: CREDIT_TTL_S and a quarter of the margin (the weight was counted when it was acquired).
 CREDIT_REQUESTS, CREDIT_SHARE, CREDIT_TTL_S = 4, 20, 0.1
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A rate budget: `weight` units per rolling `seconds`."""
+
+    weight: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str, name: str = "rate limit") -> Budget:
+        try:
+            weight_text, seconds_text = text.split("/")
+            budget = cls(int(weight_text), float(seconds_text))
+        except ValueError:
+            raise ConfigError(
+                f"{name}={text!r} is not weight/seconds; write it like 6000/60"
+            ) from None
+        if budget.weight <= 0 or not 0 < budget.seconds < math.inf:
+            raise ConfigError(f"{name}={text!r} must be positive, like 6000/60")
+        return budget
 
 
 def window_key(exchange: str, group: str, limit_key: str = "") -> str:

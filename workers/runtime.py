@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from contextlib import suppress
 from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aioredis
 
+from storage.custody import Custody
 from storage.ledger import Ledger
 from workers.download import Downloader
 from workers.exchanges.base import Adapter
@@ -17,6 +19,18 @@ from workers.ratelimit import Limiter
 from workers.settings import Settings
 
 T = TypeVar("T")
+
+# Every Redis call of ours fails within seconds when Redis is gone (never hangs), and is
+# retried by workers/edge.py's policy: a Redis error is a transient fault like any other.
+REDIS_TIMEOUTS = {
+    "socket_timeout": 10.0,
+    "socket_connect_timeout": 5.0,
+    "health_check_interval": 15,
+}
+
+
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, **REDIS_TIMEOUTS)
 
 
 class Runtime:
@@ -29,10 +43,11 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.loop = asyncio.new_event_loop()
-        self.redis = redis.Redis.from_url(settings.redis_url)
-        self.ledger = Ledger(self.redis)
+        self.redis = redis_client(settings.redis_url)
+        self.ledger = Ledger(self.redis, settings.namespace)
+        self.custody = Custody(self.redis, settings.namespace)
         self.store = settings.store()
-        self._aioredis = aioredis.Redis.from_url(settings.redis_url)
+        self._aioredis = aioredis.Redis.from_url(settings.redis_url, **REDIS_TIMEOUTS)
         self.limiter = Limiter(
             self._aioredis,
             settings.budgets,
@@ -54,7 +69,17 @@ class Runtime:
         return self._adapters[exchange]
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(coro)
+        """Run `coro` on this process's loop. Interrupted (a SIGTERM raising in the middle of
+        the loop), it is cancelled and awaited, so its cleanup runs and the loop stays usable."""
+        task = self.loop.create_task(coro)
+        try:
+            return self.loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                task.cancel()
+                with suppress(BaseException):
+                    self.loop.run_until_complete(task)
+            raise
 
     def close(self) -> None:
         self.run(self.http.close())

@@ -8,33 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from storage.errors import ConfigError
+from storage.keys import check_namespace, namespace_of
 from storage.s3 import S3Options
 from storage.store import Store
 from storage.stores import check_location, open_store
 from workers.exchanges import ADAPTERS
 from workers.exchanges.base import Adapter
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A rate budget: `weight` units per rolling `seconds`."""
-
-    weight: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str, name: str = "rate limit") -> Budget:
-        try:
-            weight_text, seconds_text = text.split("/")
-            budget = cls(int(weight_text), float(seconds_text))
-        except ValueError:
-            raise ConfigError(
-                f"{name}={text!r} is not weight/seconds; write it like 6000/60"
-            ) from None
-        if budget.weight <= 0 or not 0 < budget.seconds < math.inf:
-            raise ConfigError(f"{name}={text!r} must be positive, like 6000/60")
-        return budget
-
+from workers.ratelimit import Budget
 
 #: The base-URL "market" of an exchange's public archive (`BINANCE_ARCHIVE_URL`). Unset, it
 #: defaults to the real archive only while the exchange's REST URLs are the real hosts too.
@@ -54,6 +34,8 @@ class Settings:
     redis_url: str = "redis://localhost:6379/0"
     #: a local folder or s3://bucket/prefix (see storage.stores)
     data_dir: str = "./data"
+    #: the dataset's key prefix in Redis (storage/keys.py); "" derives it from `data_dir`
+    namespace: str = ""
     #: endpoint and credentials for an s3:// DATA_DIR (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID ...)
     s3: S3Options = field(default_factory=S3Options)
     #: base URL per (exchange, market), e.g. ("binance", "spot") -> "https://api.binance.com"
@@ -74,6 +56,29 @@ class Settings:
     http_timeout_s: float = 30.0
     lock_ttl_s: float = 60.0
     visibility_timeout_s: float = 6 * 3600.0
+    #: how long a task waits for an unreachable Redis before it gives the shard up to healing
+    redis_wait_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        name = self.namespace or namespace_of(str(self.data_dir))
+        object.__setattr__(self, "namespace", check_namespace(name))
+
+    # Healing runs on the lock's clock: a dead worker's shards are re-sent within about two
+    # lock TTLs, and every period below follows SHARDFETCH_LOCK_TTL_S.
+    @property
+    def heartbeat_s(self) -> float:
+        """How often a worker says it is alive (it counts as gone `lock_ttl_s` after)."""
+        return self.lock_ttl_s / 3
+
+    @property
+    def heal_period_s(self) -> float:
+        """How often one heal pass runs, cluster-wide."""
+        return self.lock_ttl_s / 3
+
+    @property
+    def lost_after_s(self) -> float:
+        """A message nobody received for this long, while its queue is empty, was lost."""
+        return 2 * self.lock_ttl_s
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,9 +101,12 @@ class Settings:
             for group, default in adapter.rate_limits.items():
                 var = budget_var(name, group)
                 budgets[(name, group)] = Budget.parse(env.get(var) or default, var)
+        data_dir = env.get("DATA_DIR") or str(cls.data_dir)
+        namespace = (env.get("SHARDFETCH_NAMESPACE") or "").strip()
         return cls(
             redis_url=env.get("REDIS_URL", cls.redis_url),
-            data_dir=check_location(env.get("DATA_DIR") or cls.data_dir),
+            data_dir=check_location(data_dir),
+            namespace=check_namespace(namespace) if namespace else namespace_of(data_dir),
             s3=S3Options(
                 endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
                 access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
@@ -121,6 +129,7 @@ class Settings:
             visibility_timeout_s=_float(
                 env, "SHARDFETCH_VISIBILITY_TIMEOUT_S", cls.visibility_timeout_s
             ),
+            redis_wait_s=_float(env, "SHARDFETCH_REDIS_WAIT_S", cls.redis_wait_s),
         )
 
     def store(self) -> Store:

@@ -43,6 +43,7 @@ class SourcePlan:
     cannot have all of it. `rest_since_ms` is how far back REST reaches (None: to the
     listing) and `reach` says so in words, kept for a run-time hand-over. `nulls` are the
     columns the exchange never fills, `archive_lacks` those its files lack (both stored null).
+    `snapshot_ms` is the step of snapshot rows (open interest), as the market declares it.
     """
 
     shard: Shard
@@ -57,6 +58,7 @@ class SourcePlan:
     fails: str | None = None
     nulls: tuple[str, ...] = ()
     archive_lacks: tuple[str, ...] = ()
+    snapshot_ms: int | None = None
 
     @property
     def origin(self) -> str:
@@ -129,6 +131,7 @@ def plan_sources(shard: Shard, market: Market, now_ms: int, mode: str = "auto") 
         reach=reach,
         nulls=cap.nulls,
         archive_lacks=lacks,
+        snapshot_ms=cap.snapshot_ms,
     )
     archived_to = files[-1].end_ms if files else shard.start_ms
     if mode == "archive":

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from bench.cluster import RedisServer, Simulator, Worker, sim_env
+from storage.keys import Keys, namespace_of
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,9 @@ class Cluster:
     def __init__(self, workdir: Path, redis_url: str, sim: Simulator, **env: str):
         self.workdir = workdir
         self.sim = sim
-        self.data_dir = workdir / "data"
+        location = env.get("DATA_DIR") or str(workdir / "data")
+        self.data_dir = Path(location)
+        self.keys = Keys(env.get("SHARDFETCH_NAMESPACE") or namespace_of(location))
         self.redis = redis.Redis.from_url(redis_url)
         self.env = {
             **os.environ,
@@ -74,9 +77,10 @@ class Cluster:
 def make_cluster(tmp_path: Path, redis_url: str) -> Iterator:
     clusters: list[Cluster] = []
 
-    def make(*sim_args: str, **env: str) -> Cluster:
+    def make(*sim_args: str, redis: str | None = None, **env: str) -> Cluster:
+        """A cluster on the test's Redis, or on the Redis at `redis` (a URL)."""
         sim = Simulator(tmp_path, *sim_args, name=f"sim{len(clusters)}")
-        cluster = Cluster(tmp_path, redis_url, sim, **env)
+        cluster = Cluster(tmp_path, redis or redis_url, sim, **env)
         clusters.append(cluster)
         return cluster
 

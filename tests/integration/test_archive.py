@@ -16,7 +16,6 @@ import pytest
 
 from bench.cluster import Simulator, run_producer, sim_env
 from storage.layout import shard_path
-from storage.ledger import FILES
 from storage.parquet import file_metadata
 from storage.shards import Shard
 from tests.integration.truth import assert_matches_truth
@@ -183,5 +182,5 @@ def test_cli_archive_mode_fails_a_missing_day_with_the_reason(make_cluster) -> N
     assert "BTCUSDT-aggTrades-2024-03-02.zip is missing (HTTP 404)" in result.stdout
     assert cluster.sim.stats()["requests"].get("/api/v3/aggTrades", 0) == 0, "never REST"
     stored = Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-03-01")
-    info = json.loads(cluster.redis.hget(FILES, stored.key))
+    info = json.loads(cluster.redis.hget(cluster.keys.files, stored.key))
     assert info["source"] == "archive" and len(info["archive_sha256"]) == 64

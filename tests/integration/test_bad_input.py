@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bench.cluster import free_port, run_producer
-from storage.ledger import PLANNED, QUEUED
 
 CASES = {
     "unknown symbol": (
@@ -39,9 +38,9 @@ CASES = {
 
 
 def assert_nothing_queued(cluster) -> None:
-    assert cluster.redis.scard(PLANNED) == 0, "nothing planned"
-    assert cluster.redis.hlen(QUEUED) == 0, "nothing claimed"
-    assert cluster.redis.llen("binance") == 0, "no message on the queue"
+    assert cluster.redis.scard(cluster.keys.planned) == 0, "nothing planned"
+    assert cluster.redis.hlen(cluster.keys.queued) == 0, "nothing claimed"
+    assert cluster.redis.llen(cluster.keys.queue("binance")) == 0, "no message on the queue"
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -56,13 +55,16 @@ def test_bad_input_is_refused_with_one_line_and_nothing_queued(make_cluster, cas
     assert_nothing_queued(cluster)
 
 
-def test_unreachable_redis_is_refused_with_how_to_fix(make_cluster):
+def test_unreachable_redis_is_refused_with_how_to_fix_and_no_password(make_cluster):
     cluster = make_cluster()
-    env = {**cluster.env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    url = f"redis://:pa55-w0rd@127.0.0.1:{free_port()}/0"
+    env = {**cluster.env, "REDIS_URL": url}
     result = run_producer(env, "enqueue", "--symbol", "BTCUSDT", "--days", "2")
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "cannot reach Redis" in line and "REDIS_URL" in line
+    assert "pa55-w0rd" not in result.stdout + result.stderr, "the password stays secret"
+    assert "redis://:***@127.0.0.1" in line
     assert cluster.sim.stats()["requests_total"] == 0, "the exchange is not asked either"
 
 

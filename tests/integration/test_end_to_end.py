@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 
 from bench.cluster import BIN, run_producer, wait_for
 from simulator import market
-from storage.ledger import DONE, PLANNED
 from storage.shards import Shard
 from tests.integration.truth import assert_matches_truth, stored_frame
 
@@ -60,7 +59,9 @@ def test_job_stores_ground_truth_and_rerun_fetches_nothing(make_cluster):
     rows = {s.key: assert_matches_truth(cluster.data_dir, s) for s in SHARDS}
     assert rows[SHARDS[0].key] == 31 * 1440 and rows[SHARDS[1].key] == 29 * 1440
     assert rows[SHARDS[5].key] == 31 * 3 and rows[SHARDS[6].key] == 29 * 3
-    assert {k.decode() for k in cluster.redis.smembers(DONE)} == {s.key for s in SHARDS}
+    assert {k.decode() for k in cluster.redis.smembers(cluster.keys.done)} == {
+        s.key for s in SHARDS
+    }
     assert not list(cluster.data_dir.rglob("*.tmp"))
     assert all(w.tasks_received() > 0 for w in workers), "both workers took part"
     for path in cluster.data_dir.rglob("*.parquet"):  # readers get whole row groups
@@ -155,7 +156,7 @@ def test_two_producers_at_once_fetch_each_shard_once(make_cluster):
     assert probes in (1, 2), f"each page once, plus one listing probe per producer: {stats}"
     for shard in SHARDS[:2]:
         assert_matches_truth(cluster.data_dir, shard)
-    assert cluster.redis.scard(PLANNED) == 2
+    assert cluster.redis.scard(cluster.keys.planned) == 2
 
 
 def test_kill9_mid_shard_then_rerun_completes_without_duplicates(make_cluster):
@@ -168,7 +169,7 @@ def test_kill9_mid_shard_then_rerun_completes_without_duplicates(make_cluster):
     wait_for(lambda: list(cluster.data_dir.rglob("*.tmp")), 60, "a shard half written")
     worker.kill9()
     # The dead worker's lock expires after SHARDFETCH_LOCK_TTL_S; then the shard is orphaned.
-    wait_for(lambda: not cluster.redis.keys("shardfetch:lock:*"), 30, "the dead lock to expire")
+    wait_for(lambda: not cluster.redis.keys(cluster.keys.lock + "*"), 30, "the dead lock to expire")
 
     cluster.start_worker("rescuer", concurrency=2)
     enqueue(cluster, *days, timeout_s=180)
@@ -210,4 +211,5 @@ def test_dry_run_prints_the_plan_and_queues_nothing(make_cluster):
     assert result.returncode == 0, result.stderr
     assert "dry run" in result.stdout and "2024-01" in result.stdout and "2024-02" in result.stdout
     assert "174" in result.stdout, "estimated weight: 87 pages of weight 2"
-    assert cluster.redis.llen("binance") == 0 and not cluster.redis.hlen("shardfetch:queued")
+    assert cluster.redis.llen(cluster.keys.queue("binance")) == 0
+    assert not cluster.redis.hlen(cluster.keys.queued)

@@ -15,7 +15,6 @@ import pytest
 from bench.cluster import run_producer
 from simulator import market
 from storage.layout import shard_path
-from storage.ledger import PLANNED
 from storage.parquet import file_metadata
 from storage.shards import Shard
 from tests.integration.truth import stored_frame
@@ -122,7 +121,7 @@ def test_exchange_stores_ground_truth_from_its_own_queue(make_cluster, exchange)
     if exchange == "mexc":  # REST keeps only recent hours and no archive: said, not queued
         assert "skipping 1 mexc spot aggtrades BTCUSDT" in " ".join(out.split()), out
         assert "download page" in " ".join(out.split())
-        assert trades.key.encode() not in cluster.redis.smembers(PLANNED)
+        assert trades.key.encode() not in cluster.redis.smembers(cluster.keys.planned)
     else:
         _check_trades(cluster, trades)
     verify = run_producer(cluster.env, "verify", "--exchange", exchange, "--json")
@@ -164,8 +163,10 @@ def test_unknown_symbol_refused_with_the_exchanges_reason(make_cluster):
         assert result.returncode == 2, (exchange, result.stdout, result.stderr)
         line = " ".join(result.stderr.split())
         assert reason in line and f"{exchange} " in line, (exchange, line)
-    assert not cluster.redis.smembers(PLANNED), "nothing was planned or queued"
-    assert all(cluster.redis.llen(queue) == 0 for queue in MARKETS), "nor queued"
+    assert not cluster.redis.smembers(cluster.keys.planned), "nothing was planned or queued"
+    assert all(cluster.redis.llen(cluster.keys.queue(queue)) == 0 for queue in MARKETS), (
+        "nor queued"
+    )
 
 
 def _dry_run(cluster, exchange: str, *args: str) -> str:
@@ -205,7 +206,7 @@ def test_plan_shows_the_source_per_shard_and_what_neither_source_can_serve(make_
     text = _dry_run(cluster, "bybit", "--data", "aggtrades", "--days", "3")
     assert "skipping 1 bybit spot aggtrades BTCUSDT shard(s)" in text, text
     assert f"│ archive │ 2 │ {now.date() - timedelta(days=2)} │" in text
-    assert not cluster.redis.smembers(PLANNED)
+    assert not cluster.redis.smembers(cluster.keys.planned)
 
 
 SLOW_VENUE, BASE_LATENCY_MS, DAYS = "gateio", 50, 2

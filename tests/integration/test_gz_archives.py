@@ -16,7 +16,6 @@ import pytest
 from bench.cluster import run_producer
 from simulator import market
 from storage.layout import shard_path
-from storage.ledger import FILES
 from storage.parquet import file_metadata
 from storage.shards import Shard, to_ms
 from tests.integration.truth import stored_frame
@@ -100,7 +99,9 @@ def test_gate_1m_month_older_than_rest_reaches_comes_from_the_archive(cluster) -
     assert hashes[14] == served_sha256(
         cluster, "/gatedata/spot/candlesticks_1m/202402/BTC_USDT-20240215.csv.gz"
     ), "the ledger and the file say which bytes were used"
-    assert json.loads(cluster.redis.hget(FILES, shard.key))["archive_sha256"] == ",".join(hashes)
+    assert json.loads(cluster.redis.hget(cluster.keys.files, shard.key))[
+        "archive_sha256"
+    ] == ",".join(hashes)
     requests = cluster.sim.stats()["requests"]
     assert requests["/gatedata (archive)"] == 29 + 1  # + the check above
     assert requests["/api/v4/spot/candlesticks"] == 1, "the listing check only: no REST page"
@@ -133,7 +134,10 @@ def test_bybit_closed_days_come_from_the_archive_reading_its_directory_once(clus
         meta = file_metadata(shard_path(cluster.data_dir, shard))
         assert (meta["source"], meta["archive_files"]) == ("archive", name), day
         assert meta["trade_ids"] == "sparse"
-        assert len(json.loads(cluster.redis.hget(FILES, shard.key))["archive_sha256"]) == 64
+        assert (
+            len(json.loads(cluster.redis.hget(cluster.keys.files, shard.key))["archive_sha256"])
+            == 64
+        )
     requests = cluster.sim.stats()["requests"]
     assert requests["/bybit-public (listing)"] == 1, "one page for every day of the symbol"
     assert requests["/bybit-public (archive)"] == 3

@@ -11,7 +11,6 @@ from PIL import Image
 from bench.cluster import BIN, Process, run_producer
 from producer.coverage import COLOURS
 from storage.layout import shard_path
-from storage.ledger import DONE, FILES
 from storage.shards import Shard
 from tests.integration.test_end_to_end import FUNDING, KLINES, enqueue
 from tests.unit.dataset_helpers import tamper, write
@@ -24,16 +23,16 @@ def test_reconcile_after_redis_is_flushed_restores_the_ledger_and_a_rerun_fetche
     worker = cluster.start_worker("a", concurrency=2)
     for args in (KLINES, FUNDING):
         enqueue(cluster, *args)
-    files_before = cluster.redis.hgetall(FILES)
-    done_before = cluster.redis.smembers(DONE)
+    files_before = cluster.redis.hgetall(cluster.keys.files)
+    done_before = cluster.redis.smembers(cluster.keys.done)
     assert len(done_before) == 4
 
     cluster.redis.flushall()  # Redis lost everything: ledger, queue, caches
     result = run_producer(cluster.env, "reconcile")
     assert result.returncode == 0, result.stderr
     assert "4 done, 0 partial (4 restored)" in result.stdout
-    assert cluster.redis.smembers(DONE) == done_before
-    assert cluster.redis.hgetall(FILES) == files_before
+    assert cluster.redis.smembers(cluster.keys.done) == done_before
+    assert cluster.redis.hgetall(cluster.keys.files) == files_before
 
     cluster.sim.reset()
     received = worker.tasks_received()
@@ -140,4 +139,4 @@ def test_enqueue_wait_can_be_interrupted_and_leaves_the_shards_queued(make_clust
     assert waiter.proc.wait(timeout=20) == 130
     waiter.stop()
     assert "stopped waiting" in waiter.output() and "Traceback" not in waiter.output()
-    assert cluster.redis.llen("binance") == 2, "nothing was taken off the queue"
+    assert cluster.redis.llen(cluster.keys.queue("binance")) == 2, "nothing was taken off the queue"

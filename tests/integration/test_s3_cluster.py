@@ -10,7 +10,6 @@ import polars as pl
 
 import storage
 from bench.cluster import run_producer, wait_for
-from storage.ledger import DONE, FILES
 from storage.shards import Shard
 from tests.integration.test_end_to_end import FUNDING, KLINES, SHARDS, TRADES, enqueue
 from tests.integration.truth import assert_matches_truth
@@ -34,7 +33,7 @@ def test_workers_sharing_no_folder_store_ground_truth_in_s3_and_every_command_wo
     assert all(w.tasks_received() > 0 for w in workers), "both hosts took part"
     assert [list(h.iterdir()) for h in homes] == [[], []], "nothing written where they run"
     assert not cluster.data_dir.exists()
-    files = cluster.redis.hgetall(FILES)
+    files = cluster.redis.hgetall(cluster.keys.files)
     info = json.loads(files[SHARDS[0].key.encode()])
     head = store.client.head_object(Bucket=store.bucket, Key=store.key(SHARDS[0]))
     assert (info["etag"], info["bytes"]) == (head["ETag"].strip('"'), head["ContentLength"])
@@ -72,15 +71,17 @@ def test_reconcile_rebuilds_the_ledger_from_the_objects_after_redis_is_flushed(
     worker = cluster.start_worker("a", concurrency=2)
     for args in (KLINES, FUNDING):
         enqueue(cluster, *args)
-    files_before = cluster.redis.hgetall(FILES)
-    done_before = cluster.redis.smembers(DONE)
+    files_before = cluster.redis.hgetall(cluster.keys.files)
+    done_before = cluster.redis.smembers(cluster.keys.done)
 
     cluster.redis.flushall()
     result = run_producer(cluster.env, "reconcile")
     assert result.returncode == 0, result.stderr
     assert f"from {s3_env['DATA_DIR']}: 4 done, 0 partial (4 restored)" in result.stdout
-    assert cluster.redis.smembers(DONE) == done_before
-    assert cluster.redis.hgetall(FILES) == files_before, "rows, bytes and ETag from the objects"
+    assert cluster.redis.smembers(cluster.keys.done) == done_before
+    assert cluster.redis.hgetall(cluster.keys.files) == files_before, (
+        "rows, bytes and ETag from the objects"
+    )
 
     cluster.sim.reset()
     received = worker.tasks_received()

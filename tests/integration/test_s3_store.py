@@ -11,6 +11,7 @@ import redis
 
 import storage
 from storage.errors import InputError
+from storage.keys import namespace_of
 from storage.ledger import Ledger
 from storage.parquet import ShardWriter
 from storage.s3 import S3Options, S3Store
@@ -101,7 +102,7 @@ def test_a_small_shard_is_one_put_and_the_ledger_records_etag_and_size(
     s3_server, s3_env, redis_url
 ):
     store = open_s3(s3_env)
-    ledger = Ledger(redis.Redis.from_url(redis_url))
+    ledger = Ledger(redis.Redis.from_url(redis_url), namespace_of(s3_env["DATA_DIR"]))
     before = s3_server.requests()
     with ShardWriter(store, MONTH, META) as writer:
         writer.write(pa.Table.from_pandas(truth(MONTH), preserve_index=False))

@@ -11,9 +11,11 @@ from pathlib import Path
 import fakeredis
 import pytest
 
+from storage.custody import Custody
 from storage.ledger import Ledger
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+NAMESPACE = "test-data"
 
 
 @pytest.fixture
@@ -29,7 +31,12 @@ def redis_client(redis_server: fakeredis.FakeServer) -> fakeredis.FakeRedis:
 
 @pytest.fixture
 def ledger(redis_client: fakeredis.FakeRedis) -> Ledger:
-    return Ledger(redis_client)
+    return Ledger(redis_client, NAMESPACE)
+
+
+@pytest.fixture
+def custody(redis_client: fakeredis.FakeRedis) -> Custody:
+    return Custody(redis_client, NAMESPACE)
 
 
 @pytest.fixture

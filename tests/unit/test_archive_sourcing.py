@@ -14,7 +14,7 @@ import pytest
 
 from storage.errors import ExchangeUnavailable
 from storage.shards import Shard, to_ms
-from workers import download
+from workers import edge
 from workers.archive import ArchiveMissing, Gathered, Undecodable, gather_files, planned_files
 from workers.download import Downloader
 from workers.exchanges.base import Adapter
@@ -29,56 +29,36 @@ JUNE_1M = Shard("gateio", "spot", "klines", "BTCUSDT", "2024-06", "1m")
 BYBIT_DAY = Shard("bybit", "spot", "aggtrades", "BTCUSDT", "2024-06-18")
 
 
-class Limiter:
-    def __init__(self) -> None:
-        self.charged: list[tuple[str, str, int]] = []
-
-    async def acquire(self, exchange: str, group: str, weight: int, *, host: str = "") -> None:
-        self.charged.append((exchange, group, weight))
-
-    async def cool_down(self, exchange: str, host: str, seconds: float) -> None:
-        pass
-
-
-class Response:
-    def __init__(self, status: int, body: bytes) -> None:
-        self.status, self.body = status, body
-        self.content = self
-
-    async def __aenter__(self) -> Response:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        pass
-
-    async def read(self) -> bytes:
-        return self.body
-
-    async def iter_chunked(self, size: int):
-        for i in range(0, len(self.body), size):
-            yield self.body[i : i + size]
-
-
 class Http:
-    """Serves `files` by URL (404 otherwise) and counts every GET."""
+    """Serves `files` by URL (404 otherwise), counts every GET and every limiter charge."""
 
     def __init__(self, files: dict[str, bytes], failing: tuple[str, ...] = ()) -> None:
         self.files = files
         self.failing = failing  # URLs answered 503, as by a host that is down
         self.gets: list[str] = []
-        self.limiter = Limiter()
-        self.session = self
+        self.charged: list[tuple[str, str, int]] = []
 
-    def get(self, url: str, timeout: object = None) -> Response:
+    async def charge(self, exchange: str, group: str, weight: int, url: str) -> None:
+        self.charged.append((exchange, group, weight))
+
+    async def cool_down(self, exchange: str, url: str, exc: Exception) -> None:
+        pass
+
+    async def download(self, url: str, sink, *, read_timeout_s: float) -> int:
         self.gets.append(url)
         if url in self.failing:
-            return Response(503, b"")
-        return Response(200, self.files[url]) if url in self.files else Response(404, b"")
+            return 503
+        if url not in self.files:
+            return 404
+        body = self.files[url]
+        for i in range(0, len(body), 1 << 16):
+            sink(body[i : i + (1 << 16)])
+        return 200
 
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(download, "backoff_s", lambda attempt: 0.0)
+    monkeypatch.setattr(edge, "backoff_s", lambda attempt, **kw: 0.0)
 
 
 def plan_of(adapter: Adapter, shard: Shard, mode: str = "auto") -> SourcePlan:
@@ -204,7 +184,7 @@ def test_the_listing_is_fetched_once_per_symbol_and_charged_to_the_archive_budge
     outs = run(all_days())
     assert [o.plan.origin for o in outs] == ["archive"] * 3
     assert http.gets.count(listing) == 1
-    assert http.limiter.charged.count(("bybit", "archive", 1)) == 4, "the page and three files"
+    assert http.charged.count(("bybit", "archive", 1)) == 4, "the page and three files"
 
 
 def test_a_stale_listing_is_fetched_again(tmp_path: Path) -> None:

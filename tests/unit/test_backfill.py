@@ -39,7 +39,7 @@ class FakeHttp:
 
 class FakeRuntime:
     def __init__(self, ledger: Ledger, data_dir: Path) -> None:
-        self.settings = Settings(data_dir=str(data_dir), lock_ttl_s=30)
+        self.settings = Settings(data_dir=str(data_dir), lock_ttl_s=30, redis_wait_s=1)
         self.store = self.settings.store()
         self.ledger = ledger
         self.http = FakeHttp()
@@ -110,3 +110,31 @@ def test_a_killed_writers_temp_file_is_cleared_when_the_shard_is_fetched_again(r
     (directory / ".2024-01-15.parquet.0123456789ab.tmp").write_bytes(b"half a file")
     backfill(DAY, rt, "rest")
     assert sorted(p.name for p in directory.iterdir()) == ["2024-01-15.parquet"]
+
+
+def test_a_complete_file_already_in_place_is_recorded_not_fetched(rt):
+    backfill(DAY, rt, "rest")
+    calls = rt.http.calls
+    rt.ledger.client.flushall()  # Redis lost its last second: the done mark with it
+    outcome = backfill(DAY, rt, "rest")
+    assert (outcome.state, outcome.note) == ("done", "from its file")
+    assert rt.http.calls == calls, "nothing fetched again"
+    (state,) = rt.ledger.states([DAY])
+    assert (state.state, state.rows) == ("done", 0)
+
+
+def test_a_disk_that_cannot_be_written_fails_the_shard_and_leaves_no_temp_file(rt, monkeypatch):
+    import errno
+
+    from workers import backfill as module
+    from workers.backfill import StorageUnwritable
+
+    class FullDisk(module.ShardWriter):
+        def commit(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(module, "ShardWriter", FullDisk)
+    with pytest.raises(StorageUnwritable, match=r"No space left on device \(ENOSPC\)"):
+        backfill(DAY, rt, "rest")
+    assert not list(Path(rt.settings.data_dir).rglob("*.tmp"))
+    assert not shard_path(rt.settings.data_dir, DAY).exists()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from celery import Celery
 
+from storage.keys import Keys, namespace_of
 from workers.celery import configure
 from workers.exchanges import ADAPTERS
 from workers.routing import FETCH_TASK, route_shard
@@ -60,3 +63,33 @@ def test_the_fetch_task_has_no_per_worker_rate_limit() -> None:
 
     assert fetch_shard.name == FETCH_TASK
     assert fetch_shard.rate_limit is None, "Celery's rate_limit is per worker; ours is shared"
+
+
+def test_each_dataset_has_its_own_broker_keys_under_its_namespace() -> None:
+    one = configured(data_dir=Path("/srv/one/data")).conf.broker_transport_options
+    two = configured(data_dir=Path("/srv/two/data")).conf.broker_transport_options
+    assert one["global_keyprefix"] == Keys(namespace_of("/srv/one/data")).broker
+    assert one["global_keyprefix"] != two["global_keyprefix"]
+    named = configured(namespace="prod").conf.broker_transport_options
+    assert named["global_keyprefix"] == "shardfetch:prod:broker:"
+
+
+def test_workers_reconnect_to_the_broker_however_long_it_is_gone() -> None:
+    conf = configured().conf
+    assert conf.broker_connection_max_retries is None
+    assert conf.worker_cancel_long_running_tasks_on_connection_loss is False
+
+
+def test_every_worker_runs_the_presence_step_that_heartbeats_and_heals() -> None:
+    from workers.celery import app
+    from workers.presence import Presence
+
+    assert Presence in app.steps["consumer"]
+
+
+def test_kombu_leaves_unacknowledged_messages_to_the_ledger() -> None:
+    from kombu.transport import redis as kombu_redis
+
+    import workers.celery  # noqa: F401 - configures the transport
+
+    assert kombu_redis.Channel.do_restore is False

@@ -13,8 +13,7 @@ from producer.wait import watch
 from storage.ledger import Ledger
 from storage.parquet import StoredFile
 from storage.shards import Shard
-from workers.ratelimit import Limiter
-from workers.settings import Budget
+from workers.ratelimit import Budget, Limiter
 
 BUDGETS = {("binance", "spot"): Budget(6000, 60), ("binance", "usdm"): Budget(2400, 60)}
 MONTHS = [Shard("binance", "spot", "klines", "BTCUSDT", f"2024-0{m}", "1m") for m in range(1, 6)]
@@ -27,7 +26,7 @@ def busy_ledger(ledger: Ledger, server: fakeredis.FakeServer) -> None:
     ledger.mark_stored(FUND, StoredFile(Path("x"), 93, 100), complete=True, source="r")
     ledger.mark_failed(MONTHS[1], "HTTP 400")
     assert ledger.lock(MONTHS[2], "token", 60_000)
-    ledger.client.rpush("binance", "message-1", "message-2")
+    ledger.client.rpush(ledger.keys.queue("binance"), "message-1", "message-2")
     limiter = Limiter(fakeredis.FakeAsyncRedis(server=server), BUDGETS)
     asyncio.run(limiter.acquire("binance", "spot", 1500))
     asyncio.run(limiter.cool_down("binance", "fapi.binance.com", 30))

@@ -43,13 +43,37 @@ def test_one_worker_service_per_exchange_queue(compose: dict) -> None:
 
 def test_redis_has_a_password_aof_and_is_published_on_localhost_only(compose: dict) -> None:
     redis = compose["services"]["redis"]
-    command = redis["command"]
-    assert command[0] == "redis-server"
-    assert command[command.index("--requirepass") + 1].startswith("${REDIS_PASSWORD:?")
-    assert command[command.index("--appendonly") + 1] == "yes"
+    (script,) = redis["command"]
+    assert redis["entrypoint"] == ["/bin/sh", "-c"]
+    assert "requirepass" in script and '"$$REDIS_PASSWORD"' in script
+    assert "exec docker-entrypoint.sh redis-server" in script, "redis-server is PID 1"
+    assert "--appendonly yes --appendfsync everysec" in script
+    assert env_of(redis)["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
     assert all(str(p).startswith("127.0.0.1:") for p in redis.get("ports", []))
     assert any(v.endswith(":/data") for v in redis["volumes"]), "AOF survives a restart"
     assert "healthcheck" in redis
+
+
+def test_the_redis_password_is_on_no_command_line(compose: dict) -> None:
+    """`ps` and `docker inspect` show command lines: the password reaches redis-server from a
+    file and redis-cli from REDISCLI_AUTH, never as an argument."""
+    redis = compose["services"]["redis"]
+    argv = [*redis["entrypoint"], *redis["command"], *redis["healthcheck"]["test"]]
+    assert not [a for a in argv if "--requirepass" in a or "-a " in a or "REDIS_PASSWORD}" in a]
+    assert "redis-cli ping" in redis["healthcheck"]["test"][-1]
+    assert env_of(redis)["REDISCLI_AUTH"] == env_of(redis)["REDIS_PASSWORD"]
+
+
+def test_workers_get_a_stop_grace_period_longer_than_a_typical_shard(compose: dict) -> None:
+    for name in ADAPTERS:
+        grace = compose["services"][f"worker-{name}"]["stop_grace_period"]
+        assert re.fullmatch(r"\d+m", grace) and int(grace[:-1]) >= 2, grace
+
+
+def test_every_shardfetch_container_can_name_the_datasets_namespace(compose: dict) -> None:
+    for service in ("flower", "demo", *(f"worker-{n}" for n in ADAPTERS)):
+        env = env_of(compose["services"][service])
+        assert env["SHARDFETCH_NAMESPACE"] == "${SHARDFETCH_NAMESPACE:-}"
 
 
 def test_every_process_shares_redis_and_the_s3_dataset_and_no_volume(compose: dict) -> None:

@@ -12,12 +12,11 @@ import pytest
 
 from storage.errors import ExchangeUnavailable, PermanentError, RateLimited
 from storage.shards import Shard
-from workers import fetch
+from workers import edge, fetch
 from workers.exchanges.base import Page, PageRequest
 
 SHARD = Shard.parse("binance:spot:aggtrades:BTCUSDT:2024-01-15")
 SCHEMA = pa.schema([("agg_id", pa.int64())])
-REAL_BACKOFF_S = fetch.backoff_s  # kept before the autouse fixture replaces it
 
 
 class Chains:
@@ -80,7 +79,7 @@ def collect(http: FakeHttp, adapter: Chains, **kw) -> list[int]:
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fetch, "backoff_s", lambda attempt, **kw: 0.0)
+    monkeypatch.setattr(edge, "backoff_s", lambda attempt, **kw: 0.0)
 
 
 def test_every_chain_is_followed_to_its_last_page_in_order() -> None:
@@ -152,14 +151,6 @@ def test_a_permanent_error_is_not_retried() -> None:
     with pytest.raises(PermanentError, match="Invalid symbol"):
         collect(http, Chains(1), attempts=5)
     assert len(http.calls) == 1
-
-
-@pytest.mark.parametrize("attempt", range(10))
-def test_backoff_is_jittered_within_an_exponential_cap(attempt: int) -> None:
-    ceiling = min(30.0, 0.5 * 2**attempt)
-    delays = [REAL_BACKOFF_S(attempt, base_s=0.5, cap_s=30.0) for _ in range(200)]
-    assert all(0.0 <= d <= ceiling for d in delays)
-    assert len(set(delays)) > 1  # jitter: retries of many workers do not line up
 
 
 class NewestFirstChains(Chains):

@@ -17,8 +17,7 @@ from storage.errors import RateLimited
 from storage.shards import Shard
 from workers.exchanges.binance import Binance
 from workers.http import Http
-from workers.ratelimit import Limiter
-from workers.settings import Budget
+from workers.ratelimit import Budget, Limiter
 
 SHARD = Shard("binance", "spot", "klines", "BTCUSDT", "2024-01", "1m")
 BUDGETS = {("binance", "spot"): Budget(100, 60), ("binance", "usdm"): Budget(100, 60)}

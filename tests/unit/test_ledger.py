@@ -7,17 +7,11 @@ from pathlib import Path
 import fakeredis
 import pytest
 
-from storage.ledger import (
-    CLAIMED,
-    LOCK,
-    QUEUED,
-    RUNNING,
-    SKIP_BUSY,
-    SKIP_DONE,
-    Ledger,
-)
+from storage.keys import Keys
+from storage.ledger import CLAIMED, KEPT, LOST, SKIP_BUSY, SKIP_DONE, Ledger
 from storage.parquet import StoredFile
 from storage.shards import Shard
+from tests.unit.conftest import NAMESPACE
 
 JAN = Shard.parse("binance:spot:klines:1m:BTCUSDT:2024-01")
 FEB = Shard.parse("binance:spot:klines:1m:BTCUSDT:2024-02")
@@ -25,6 +19,8 @@ DAY = Shard.parse("binance:spot:aggtrades:BTCUSDT:2024-01-15")
 FUND = Shard.parse("binance:usdm:funding:BTCUSDT:2024-01")
 HOUR_MS = 3_600_000
 TTL_MS = 60_000
+K = Keys(NAMESPACE)
+QUEUED, RUNNING, LOCK = K.queued, K.running, K.lock
 
 
 def stored(rows: int = 44_640, size: int = 1_234_567) -> StoredFile:
@@ -90,8 +86,8 @@ def test_an_orphan_whose_lock_expired_is_claimed_again_at_once(
 def test_two_producers_claiming_the_same_shards_send_each_once(
     redis_server: fakeredis.FakeServer,
 ) -> None:
-    one = Ledger(fakeredis.FakeRedis(server=redis_server))
-    two = Ledger(fakeredis.FakeRedis(server=redis_server))
+    one = Ledger(fakeredis.FakeRedis(server=redis_server), NAMESPACE)
+    two = Ledger(fakeredis.FakeRedis(server=redis_server), NAMESPACE)
     first = one.claim([JAN, FEB, DAY], stale_ms=HOUR_MS)
     second = two.claim([JAN, FEB, DAY, FUND], stale_ms=HOUR_MS)
     assert first == [CLAIMED] * 3
@@ -203,13 +199,13 @@ def test_the_lock_expires_with_its_ttl(ledger: Ledger, redis_client: fakeredis.F
     assert 0 < redis_client.pttl(LOCK + JAN.key) <= TTL_MS
 
 
-def test_refresh_lock_extends_only_ones_own_lock(
+def test_keep_lock_extends_only_ones_own_lock(
     ledger: Ledger, redis_client: fakeredis.FakeRedis
 ) -> None:
     assert ledger.lock(JAN, "worker-1", 1_000)
-    assert not ledger.refresh_lock(JAN, "worker-2", 10 * TTL_MS)
+    assert ledger.keep_lock(JAN, "worker-2", 10 * TTL_MS) == LOST
     assert redis_client.pttl(LOCK + JAN.key) <= 1_000
-    assert ledger.refresh_lock(JAN, "worker-1", 10 * TTL_MS)
+    assert ledger.keep_lock(JAN, "worker-1", 10 * TTL_MS) == KEPT
     assert redis_client.pttl(LOCK + JAN.key) > TTL_MS
 
 

@@ -10,8 +10,7 @@ import pytest
 
 from storage.errors import ConfigError, RateLimited
 from workers import ratelimit
-from workers.ratelimit import Limiter, cooldown_key, cooldowns, usage, window_key
-from workers.settings import Budget
+from workers.ratelimit import Budget, Limiter, cooldown_key, cooldowns, usage, window_key
 
 SPOT = ("binance", "spot")
 USDM = ("binance", "usdm")
@@ -281,6 +280,18 @@ def test_usage_and_cooldowns_are_read_without_spending(limiter, redis_client) ->
     assert usage(redis_client, budgets) == {SPOT: 30, USDM: 0}
     left = cooldowns(redis_client, ["binance", "mexc"])
     assert list(left) == [("binance", FAPI)] and 15 < left[("binance", FAPI)] <= 20
+
+
+def test_the_limiter_stands_on_its_own_without_settings_or_adapters() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, workers.ratelimit; "
+        "print(sorted(m for m in sys.modules if m.startswith(('workers.', 'celery', 'aiohttp'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['workers.ratelimit']", out.stdout
 
 
 def test_a_large_budget_is_spent_in_local_credits_counted_up_front(limiter) -> None:

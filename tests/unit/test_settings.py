@@ -161,3 +161,19 @@ def test_settings_read_the_limit_key_and_margin() -> None:
     assert (Settings.from_env({}).limit_key, Settings.from_env({}).limit_margin_ms) == ("", 500)
     with pytest.raises(ConfigError, match="SHARDFETCH_LIMIT_MARGIN_MS must be zero or more"):
         Settings.from_env({"SHARDFETCH_LIMIT_MARGIN_MS": "-1"})
+
+
+def test_the_namespace_derives_from_data_dir_unless_set() -> None:
+    from storage.keys import namespace_of
+
+    assert Settings.from_env({"DATA_DIR": "/srv/data"}).namespace == namespace_of("/srv/data")
+    assert Settings.from_env({}).namespace == namespace_of("./data")
+    given = {"DATA_DIR": "/mnt/a/data", "SHARDFETCH_NAMESPACE": "btc"}
+    assert Settings.from_env(given).namespace == "btc"
+    with pytest.raises(ConfigError, match="SHARDFETCH_NAMESPACE"):
+        Settings.from_env({"SHARDFETCH_NAMESPACE": "a:b"})
+
+
+def test_healing_periods_follow_the_lock_ttl() -> None:
+    settings = Settings.from_env({"SHARDFETCH_LOCK_TTL_S": "3"})
+    assert (settings.heartbeat_s, settings.heal_period_s, settings.lost_after_s) == (1, 1, 6)

@@ -77,7 +77,14 @@ def test_stats_count_statuses_faults_and_bans():
     assert (counted["status_429"], counted["status_418"], counted["status_403"]) == (2, 1, 0)
     assert counted["statuses"] == {"200": 1, "418": 1, "429": 2}
     assert counted["rejected_429"] == 3 and counted["rejected"] == {"binance": 3}
-    assert counted["faults"] == {"5xx": 0, "truncate": 0, "reset": 0, "down": 0, "forced_429": 0}
+    assert counted["faults"] == {
+        "5xx": 0,
+        "truncate": 0,
+        "reset": 0,
+        "poison": 0,
+        "down": 0,
+        "forced_429": 0,
+    }
     assert counted["bans"] == [{"venue": "binance", "ip": "127.0.0.1", "seconds": 120.0}]
     assert counted["config"]["binance_ban_s"] == 120.0
     assert counted["config"]["binance_ban_after"] == 1

@@ -87,7 +87,7 @@ def test_bad_settings_are_refused_whole(changes):
     faults = Faults(rates={"truncate": 0.2})
     with pytest.raises(FaultSettingError):
         faults.update({"5xx": 0.1, **changes}, VENUES)
-    assert faults.rates == {"5xx": 0.0, "truncate": 0.2, "reset": 0.0}
+    assert faults.rates == {"5xx": 0.0, "truncate": 0.2, "reset": 0.0, "poison": 0.0}
 
 
 def test_fault_rates_over_2000_requests_are_seen_by_the_client_and_counted():
@@ -121,6 +121,7 @@ def test_fault_rates_over_2000_requests_are_seen_by_the_client_and_counted():
         "5xx": seen["5xx"],
         "truncate": seen["truncate"],
         "reset": seen["reset"],
+        "poison": 0,
         "down": 0,
         "forced_429": 0,
     }
@@ -269,3 +270,16 @@ def test_bad_fault_settings_get_400_and_change_nothing():
     assert (bad, not_json, status) == (400, 400, 200)
     assert "5xx" in message
     assert state["5xx"] == 0.0
+
+
+def test_a_poisoned_page_is_a_200_whose_first_row_has_a_field_of_the_wrong_type():
+    from simulator.faults import POISON, poisoned
+
+    klines = json.loads(poisoned(b'[[1704067200000,"42283.58","42300.0"],[1704067260000,"1"]]'))
+    assert klines == [[1704067200000, POISON, "42300.0"], [1704067260000, "1"]]
+    bybit = b'{"retCode":0,"result":{"category":"linear","list":[{"symbol":"X","rate":"0.1"}]}}'
+    assert json.loads(poisoned(bybit))["result"]["list"][0]["rate"] == POISON
+    assert poisoned(b"[]") == b"[]" and poisoned(b"PK\x03\x04") == b"PK\x03\x04"
+    faults = Faults(seed=1, rates={"poison": 1.0})
+    fault = faults.decide("/api/v3/klines")
+    assert (fault.kind, fault.status) == ("poison", 200) and faults.counts["poison"] == 1
