@@ -107,7 +107,18 @@ def main() -> None:
     show_default=True,
     help=f"Comma list of {', '.join(DTYPES)}.",
 )
-@click.option("--interval", default="1m", show_default=True, help="Candle interval for klines.")
+@click.option(
+    "--market",
+    type=click.Choice(["spot", "perp"]),
+    default="spot",
+    show_default=True,
+    help="Where klines and aggtrades come from: spot, or the exchange's perpetual market "
+    "(stored as usdm, linear, futures, contract); funding, mark/index/premium klines and "
+    "open interest are always the perpetual's.",
+)
+@click.option(
+    "--interval", default="1m", show_default=True, help="Candle interval of the kline types."
+)
 @click.option("--years", type=int, help="Look back N years from today.")
 @click.option("--days", type=int, help="Look back N days, today included.")
 @click.option("--start", help="First day, YYYY-MM-DD (UTC).")
@@ -134,6 +145,7 @@ def enqueue(
     symbols: tuple[str, ...],
     exchange: str,
     data: str,
+    market: str,
     interval: str,
     years: int | None,
     days: int | None,
@@ -158,7 +170,8 @@ def enqueue(
         start=start,
         end=end,
         now=now,
-        source=source,
+        mode=source,
+        market=market,
     )
     settings = Settings.from_env()
     ledger = connect(settings)

@@ -28,13 +28,17 @@ out = make_console()
 
 @dataclass(frozen=True)
 class Job:
+    """What `producer enqueue` was asked: `market` is spot or perp (`--market`), `mode` where
+    rows come from (`--source auto|archive|rest`)."""
+
     exchange: str
     symbols: tuple[str, ...]
     dtypes: tuple[str, ...]
     interval: str
     window: Window
     now: datetime
-    source: str = "auto"
+    mode: str = "auto"
+    market: str = "spot"
 
     @classmethod
     def from_options(
@@ -45,7 +49,8 @@ class Job:
         dtypes: list[str],
         interval: str,
         now: datetime,
-        source: str = "auto",
+        mode: str = "auto",
+        market: str = "spot",
         **window: object,
     ) -> Job:
         if exchange not in ADAPTERS:
@@ -55,13 +60,15 @@ class Job:
         unknown = [d for d in dtypes if d not in DTYPES]
         if unknown or not dtypes:
             raise InputError(f"--data {','.join(dtypes)!r}: choose from {', '.join(DTYPES)}")
+        if market not in ("spot", "perp"):
+            raise InputError(f"--market {market!r}: choose spot or perp")
         caps = ADAPTERS[exchange].capabilities
         for dtype in dtypes:
-            market = caps.market_for("spot", dtype)
-            offered = market.intervals(dtype)
+            served = caps.market_for(market, dtype)
+            offered = served.intervals(dtype)
             if DTYPES[dtype].interval and interval not in offered:
                 raise InputError(
-                    f"interval {interval!r} is not offered by {exchange} {market.name} for "
+                    f"interval {interval!r} is not offered by {exchange} {served.name} for "
                     f"{dtype}: choose one of {' '.join(offered)}"
                 )
         return cls(
@@ -71,17 +78,19 @@ class Job:
             interval,
             window_from(now=now, **window),
             now,
-            source,
+            mode,
+            market,
         )
 
-    def market(self, dtype: str) -> str:
-        """The dataset market (spot, usdm, linear, ...) the job reads `dtype` from."""
-        return ADAPTERS[self.exchange].capabilities.market_for("spot", dtype).name
+    def market_of(self, dtype: str) -> str:
+        """The dataset market (spot, usdm, linear, ...) the job reads `dtype` from: the one
+        `--market` names, or the perpetual market for its own series (funding, ...)."""
+        return ADAPTERS[self.exchange].capabilities.market_for(self.market, dtype).name
 
 
 async def _first_data(job: Job, rt: Runtime, symbol: str, dtype: str) -> datetime | None:
     cache = FirstDataCache(rt.redis, rt.ledger.keys)
-    where = (job.exchange, job.market(dtype), dtype, symbol)
+    where = (job.exchange, job.market_of(dtype), dtype, symbol)
     first = cache.get(*where)
     if first is None:
         first = await first_data(rt.http, rt.adapter(job.exchange), *where[1:])
@@ -96,7 +105,7 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
     return [
         plan(
             exchange=job.exchange,
-            market=job.market(dtype),
+            market=job.market_of(dtype),
             dtype=dtype,
             symbol=symbol,
             interval=job.interval if DTYPES[dtype].interval else None,
@@ -127,7 +136,7 @@ def run_enqueue(
 ) -> int:
     """Returns the process exit code: 0 when everything asked for is (or was sent to be) done."""
     adapter = settings.adapter(job.exchange)
-    if job.source == "archive" and adapter.archive is None:
+    if job.mode == "archive" and adapter.archive is None:
         raise InputError(
             f"--source archive: no archive is configured for {job.exchange} (set "
             f"{url_var(job.exchange, ARCHIVE)} if it has one); use --source auto or rest"
@@ -143,18 +152,18 @@ def run_enqueue(
                 f"[yellow]note[/yellow]: {job.exchange} has no {dtype} for {symbol} in "
                 "this window (before its listing?); nothing to fetch"
             )
-        sorted_ = sort_plans(adapter, p.shards, _ms(job.now), job.source)
+        sorted_ = sort_plans(adapter, p.shards, _ms(job.now), job.mode)
         report(out, sorted_)
         source_plans.extend(sorted_.plans)
         shards.extend(sorted_.served)
     if dry_run:
         done = ledger.is_done(shards)
-        print_plan(out, job.exchange, job.source, source_plans, done, settings)
+        print_plan(out, job.exchange, job.mode, source_plans, done, settings)
         return 0
     from workers.celery import app
 
     stale_ms = int(settings.visibility_timeout_s * 1000)
-    rep = enqueue(app, ledger, shards, stale_ms, job.source)
+    rep = enqueue(app, ledger, shards, stale_ms, job.mode)
     out.print(
         f"{len(shards)} shards planned: {len(rep.sent)} sent to queue '{job.exchange}', "
         f"{len(rep.already_done)} already done, {len(rep.in_progress)} already queued or running"

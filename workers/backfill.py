@@ -27,6 +27,7 @@ from storage.store import Store
 from workers.archive import Gathered, gather_files
 from workers.archive_csv import read_batches
 from workers.edge import REDIS_DOWN, until_redis
+from workers.exchanges import columns as col
 from workers.fetch import fetch_shard
 from workers.runtime import Runtime
 from workers.sourceplan import SourcePlan, plan_sources
@@ -215,7 +216,7 @@ def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Calla
         async def pump(writer: ShardWriter) -> None:
             for downloaded in gathered.files:
                 for batch in read_batches(downloaded.path, adapter.archive, shard, downloaded.file):
-                    writer.write(_nulled(batch, nulls))
+                    writer.write(col.null_out(batch, nulls))
             if plan.rest_from_ms is None:
                 return
             batches = fetch_shard(
@@ -234,7 +235,7 @@ def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Calla
                     lease.check()
                     if shard.kind.interval and not complete:
                         batch = _closed_candles(batch, now_ms)
-                    writer.write(_nulled(batch, nulls))
+                    writer.write(col.null_out(batch, nulls))
 
         with _writing(store, shard), ShardWriter(store, shard, metadata) as writer:
             rt.run(pump(writer))
@@ -286,18 +287,6 @@ def _metadata(plan: SourcePlan, gathered: Gathered, complete: bool, trade_ids: s
         metadata["archive_files"] = ",".join(d.file.name for d in gathered.files)
         metadata["archive_sha256"] = ",".join(d.sha256 for d in gathered.files)
     return metadata
-
-
-def _nulled(batch: pa.RecordBatch, columns: tuple[str, ...]) -> pa.RecordBatch:
-    """The columns the exchange never fills, null whatever its answer held ("0" volumes of
-    Binance's price candles): the capability table's word on them holds in every file."""
-    if not columns or not batch.num_rows:
-        return batch
-    arrays = [
-        pa.nulls(batch.num_rows, field.type) if field.name in columns else column
-        for field, column in zip(batch.schema, batch.columns, strict=True)
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
 def _closed_candles(batch: pa.RecordBatch, now_ms: int) -> pa.RecordBatch:

@@ -76,7 +76,7 @@ def test_source_archive_without_an_archive_is_refused_before_anything_is_asked()
         dtypes=["klines"],
         interval="1m",
         now=NOW,
-        source="archive",
+        mode="archive",
         start="2024-01-01",
         end="2024-03-01",
     )

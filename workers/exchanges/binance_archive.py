@@ -1,10 +1,12 @@
 """Binance's public data archive: which zipped CSV holds a shard, and how its columns read.
 
-Layout: `{base}/data/{spot|futures/um}/{monthly|daily}/{klines|aggTrades|fundingRate}/SYMBOL/
-[interval/]SYMBOL-{interval|aggTrades|fundingRate}-{YYYY-MM[-DD]}.zip`, each with a sibling
-`.zip.CHECKSUM`. Quirks handled here: spot files have no header and newer futures files do;
-spot files dated 2025-01-01 on carry microsecond times; the archive spells `1M` as `1mo`;
-the funding archive has no mark price.
+Layout: `{base}/data/{spot|futures/um}/{monthly|daily}/{KIND}/SYMBOL/[interval/]
+SYMBOL-{interval|KIND}-{YYYY-MM[-DD]}.zip`, each with a sibling `.zip.CHECKSUM`; KIND is
+klines, aggTrades, fundingRate (monthly), markPriceKlines, indexPriceKlines,
+premiumIndexKlines, or metrics (daily: open interest). Quirks handled here: spot files have
+no header and newer futures files do; spot files dated 2025-01-01 on carry microsecond
+times; the archive spells `1M` as `1mo`; the funding archive has no mark price; the price
+klines carry the klines' columns with "0" volumes; metrics times are UTC text.
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ FUNDING_COLUMNS: dict[str, pa.DataType | None] = {
     "funding_interval_hours": None,
     "funding_rate": F64,
 }
+#: the daily `metrics` file: open interest every 5 minutes, `create_time` as UTC text
+#: (`2024-01-15 00:05:00`), then four long/short ratios that are not kept
+METRICS_COLUMNS: dict[str, pa.DataType | None] = {
+    "create_time": pa.timestamp("ms"),
+    "symbol": None,
+    "sum_open_interest": F64,
+    "sum_open_interest_value": F64,
+    "count_toptrader_long_short_ratio": None,
+    "sum_toptrader_long_short_ratio": None,
+    "count_long_short_ratio": None,
+    "sum_taker_long_short_vol_ratio": None,
+}
 TIME_COLUMNS = {
     "klines": ("open_time", "close_time"),
     "aggtrades": ("time",),
@@ -65,8 +79,12 @@ KINDS: dict[str, tuple[str, str | None]] = {
     "klines": ("klines", None),
     "aggtrades": ("aggTrades", "aggTrades"),
     "funding": ("fundingRate", "fundingRate"),
+    "markklines": ("markPriceKlines", None),
+    "indexklines": ("indexPriceKlines", None),
+    "premiumklines": ("premiumIndexKlines", None),
+    "openinterest": ("metrics", "metrics"),
 }
-INTERVAL_KINDS = ("klines",)
+INTERVAL_KINDS = ("klines", "markPriceKlines", "indexPriceKlines", "premiumIndexKlines")
 
 
 def _ms(values: pa.Array) -> pa.Array:
@@ -104,8 +122,10 @@ class BinanceArchive:
 
     def columns(self, shard: Shard) -> dict[str, pa.DataType | None]:
         """Columns in file order; None marks one that is not kept."""
-        if shard.dtype == "klines":
+        if shard.kind.interval:  # klines, and the price klines in the same columns
             return KLINE_COLUMNS
+        if shard.dtype == "openinterest":
+            return METRICS_COLUMNS
         if shard.dtype == "aggtrades":
             if shard.market == "spot":
                 return {**AGGTRADE_COLUMNS, "is_best_match": None}
@@ -127,7 +147,16 @@ class BinanceArchive:
         """`1735689600000000,93576.00000000,…,True,True` (spot 2025, µs) or
         `1704067200000,42314.00,…` (ms): times to ms, columns in the schema's order."""
         schema = SCHEMAS[shard.dtype]
-        times = TIME_COLUMNS[shard.dtype]
+        if shard.dtype == "openinterest":
+            return pa.RecordBatch.from_arrays(
+                [
+                    pc.cast(raw.column("create_time"), schema.field("time").type),
+                    raw.column("sum_open_interest"),
+                    raw.column("sum_open_interest_value"),
+                ],
+                schema=schema,
+            )
+        times = TIME_COLUMNS["klines" if shard.kind.interval else shard.dtype]
         arrays = []
         for name in schema.names:
             if shard.dtype == "funding" and name == "mark_price":

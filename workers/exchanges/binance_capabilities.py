@@ -18,6 +18,7 @@ from workers.capabilities import Capabilities, Capability, Files, Market, Reach,
 
 SPOT_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h")
 SPOT_INTERVALS += ("1d", "3d", "1w", "1M")
+USDM_INTERVALS = SPOT_INTERVALS[1:]  # no 1s
 #: intervals with daily archive files read for the open month (a day is >= half a page)
 DAILY = ("1s", "1m")
 DAILY_DELAY_H, MONTHLY_DELAY_H = 9.0, 7 * 24.0
@@ -27,6 +28,7 @@ DAYS = Files(monthly=False, daily=True, delay_h=DAILY_DELAY_H)
 SPOT_FILES_UNIT = "ms (µs in spot files from 2025-01-01)"
 #: columns the price candles (mark, index, premium index) never have: Binance sends "0"
 PRICE_NULLS = ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")
+PRICES = {"nulls": PRICE_NULLS}
 OPEN_INTEREST_REACH = Reach(
     "days", 30, margin=3_600_000, why="Binance's REST API serves open interest history for "
     "the latest 30 days only"
@@ -69,7 +71,7 @@ USDM = Market(
     "perp",
     "ms",
     (
-        *_candles("klines", "/fapi/v1/klines", SPOT_INTERVALS[1:], "usdm"),
+        *_candles("klines", "/fapi/v1/klines", USDM_INTERVALS, "usdm"),
         Capability(
             "aggtrades",
             rest=Rest("/fapi/v1/aggTrades", 1000, 20, "usdm"),
@@ -78,9 +80,17 @@ USDM = Market(
         Capability(
             "funding",
             rest=Rest("/fapi/v1/fundingRate", 1000, 1, "usdm_funding"),
-            archive=Files(
-                monthly=True, daily=False, delay_h=MONTHLY_DELAY_H, lacks=("mark_price",)
-            ),
+            archive=replace(MONTHS, lacks=("mark_price",)),
+        ),
+        *_candles("markklines", "/fapi/v1/markPriceKlines", USDM_INTERVALS, "usdm", **PRICES),
+        *_candles("indexklines", "/fapi/v1/indexPriceKlines", USDM_INTERVALS, "usdm", **PRICES),
+        *_candles("premiumklines", "/fapi/v1/premiumIndexKlines", USDM_INTERVALS, "usdm", **PRICES),
+        Capability(
+            "openinterest",
+            # The docs: weight 0, and "IP rate limit 1000 requests/5min" for /futures/data.
+            rest=Rest("/futures/data/openInterestHist", 500, 1, "usdm_data", OPEN_INTEREST_REACH),
+            archive=DAYS,  # the daily `metrics` files: open interest every 5 minutes
+            snapshot_ms=FIVE_MINUTES_MS,
         ),
     ),
 )

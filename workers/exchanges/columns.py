@@ -90,6 +90,19 @@ def nulls(n: int, dtype: pa.DataType) -> pa.Array:
     return pa.nulls(n, dtype)
 
 
+def null_out(batch: pa.RecordBatch, names: tuple[str, ...]) -> pa.RecordBatch:
+    """The batch with the named columns null, whatever they held: what an exchange never
+    fills is stored null as its capability table says ("0" volumes of Binance's price
+    candles), so the table's word holds in every file."""
+    if not names or not batch.num_rows:
+        return batch
+    arrays = [
+        pa.nulls(batch.num_rows, field.type) if field.name in names else column
+        for field, column in zip(batch.schema, batch.columns, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
 def sort_batch(batch: pa.RecordBatch, key: str) -> pa.RecordBatch:
     """Rows ordered by `key` ascending (pages that arrive newest first)."""
     if batch.num_rows < 2:

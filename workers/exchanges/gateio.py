@@ -117,6 +117,10 @@ class GateIo:
         "spot_trades": "190/10",
         "futures_candles": "190/10",
         "futures_funding": "190/10",
+        "futures_trades": "190/10",
+        "futures_premium": "190/10",
+        "futures_stats": "190/10",
+        "futures_contracts": "190/10",
         # The archive host publishes no limit: five downloads a second per cluster is polite.
         "archive": "300/60",
     }

@@ -1,0 +1,183 @@
+"""The perpetual market's endpoints and archive files of every exchange, parsed from their
+documentation examples (tests/fixtures/README.md names each page), and the requests that ask
+for them.
+
+What an exchange never fills is stored null by the capability table's word
+(`columns.null_out` with the plan's `nulls`), so the tests apply it as the worker does.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from storage.schemas import SCHEMAS
+from storage.shards import Shard
+from workers.archive_csv import read_batches
+from workers.exchanges import columns as col
+from workers.exchanges.base import ArchiveFile, PageRequest
+from workers.exchanges.binance import Binance
+from workers.sourceplan import Span, capability_of
+
+FAR = 2**60
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PRICE_NULLS = ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")
+
+
+def ms(column: pa.Array) -> list[int]:
+    return pc.cast(column, pa.int64()).to_pylist()
+
+
+def stored(adapter, body: bytes, request: PageRequest, shard: Shard) -> pa.RecordBatch:
+    """What the worker writes of one page: the adapter's rows, the table's nulls applied."""
+    page = adapter.parse(body, request, shard)
+    nulls = capability_of(shard, adapter.capabilities.market(shard.market)).nulls
+    return col.null_out(page.batch, nulls)
+
+
+# -- Binance USD-M ---------------------------------------------------------------------------
+@pytest.fixture
+def binance() -> Binance:
+    return Binance(Binance.base_urls)
+
+
+def binance_page(binance: Binance, shard: Shard) -> PageRequest:
+    return binance.requests(shard, shard.end_ms)[0]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "fixture", "row"),
+    [
+        (
+            "markklines",
+            "binance_usdm_mark_price_klines.json",
+            (1591256460000, 9653.29201333, 9654.56401333, 9653.07367333, 9653.07367333),
+        ),
+        (
+            "indexklines",
+            "binance_usdm_index_price_klines.json",
+            (1591256400000, 9653.6944, 9653.6964, 9651.386, 9651.552),
+        ),
+        (
+            "premiumklines",
+            "binance_premium_index_klines.json",
+            (1691603820000, -0.00042931, -0.00023641, -0.00059406, -0.00043659),
+        ),
+    ],
+)
+def test_binance_price_klines_keep_prices_and_store_no_volumes(binance, dtype, fixture, row):
+    shard = Shard("binance", "usdm", dtype, "BTCUSDT", "2020-06", "1m")
+    body = (FIXTURES / "binance" / fixture).read_bytes()
+    batch = stored(binance, body, binance_page(binance, shard), shard)
+    assert batch.schema == SCHEMAS[dtype]
+    (got,) = batch.to_pylist()
+    assert (int(got["open_time"].timestamp() * 1000), got["open"], got["high"]) == row[:3]
+    assert (got["low"], got["close"]) == row[3:]
+    assert int(got["close_time"].timestamp() * 1000) == row[0] + 59_999
+    assert all(got[name] is None for name in PRICE_NULLS), "Binance sends 0 and a sample count"
+
+
+def test_binance_price_kline_requests(binance) -> None:
+    index = Shard("binance", "usdm", "indexklines", "BTCUSDT", "2024-01", "1m")
+    mark = Shard("binance", "usdm", "markklines", "BTCUSDT", "2024-01", "1m")
+    (first, *_) = binance.requests(index, index.end_ms)
+    assert (
+        first.url.endswith("/fapi/v1/indexPriceKlines") and dict(first.params)["pair"] == "BTCUSDT"
+    )
+    assert binance.requests(mark, mark.end_ms)[0].url.endswith("/fapi/v1/markPriceKlines")
+    assert len(binance.requests(mark, mark.end_ms)) == 90, "499 candles a page, weight 2"
+    assert {(r.group, r.weight) for r in binance.requests(mark, mark.end_ms)} == {("usdm", 2)}
+
+
+def test_binance_open_interest_history(binance, fixture_bytes) -> None:
+    shard = Shard("binance", "usdm", "openinterest", "BTCUSDT", "2020-03")
+    requests = binance.requests(shard, shard.end_ms)
+    params = dict(requests[0].params)
+    assert requests[0].url.endswith("/futures/data/openInterestHist")
+    assert (params["period"], params["limit"], requests[0].group) == ("5m", "500", "usdm_data")
+    assert len(requests) == 18, "500 snapshots of 5 minutes a page"
+    body = fixture_bytes("binance", "binance_usdm_open_interest_hist.json")
+    request = next(
+        r for r in requests if int(dict(r.params)["startTime"]) <= 1583127900000 < r.until_ms
+    )
+    batch = binance.parse(body, request, shard).batch
+    assert batch.schema == SCHEMAS["openinterest"]
+    assert ms(batch.column("time")) == [1583127900000, 1583128200000], "timestamp as a string"
+    assert batch.column("open_interest").to_pylist() == [20403.637, 20401.367]
+    assert batch.column("open_interest_value").to_pylist() == [
+        150570784.07809979,
+        149940752.14464448,
+    ]
+
+
+def test_binance_open_interest_reaches_back_30_days() -> None:
+    cap = Binance.capabilities.market("usdm").capability("openinterest")
+    now = 1_760_000_000_000
+    assert now - cap.rest.reach.since_ms(None, now) == 30 * 86_400_000 - 3_600_000
+    assert cap.snapshot_ms == 300_000 and cap.archive is not None and cap.archive.daily
+
+
+def zipped(tmp_path: Path, name: str, text: bytes) -> Path:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(name.removesuffix(".zip") + ".csv", text)
+    return path
+
+
+def binance_file(shard: Shard, day_ms: int) -> tuple[ArchiveFile, Binance]:
+    binance = Binance({**Binance.base_urls, "archive": "https://archive.test"})
+    file = binance.archive.file(shard, Span(day_ms, day_ms + 86_400_000, "day"))
+    return file, binance
+
+
+def test_binance_metrics_files_are_open_interest_every_5_minutes(tmp_path) -> None:
+    """The daily `metrics` file as public code reads it (binance-public-data documents none):
+    `create_time` is UTC text, then symbol, amount, value and four ratios."""
+    shard = Shard("binance", "usdm", "openinterest", "BTCUSDT", "2024-01")
+    day_ms = 1705276800000  # 2024-01-15
+    file, binance = binance_file(shard, day_ms)
+    assert file.url == (
+        "https://archive.test/data/futures/um/daily/metrics/BTCUSDT/BTCUSDT-metrics-2024-01-15.zip"
+    )
+    assert file.checksum_url == file.url + ".CHECKSUM"
+    text = (FIXTURES / "binance" / "binance_um_metrics.csv").read_bytes()
+    path = zipped(tmp_path, file.name, text)
+    (batch,) = read_batches(path, binance.archive, shard, file)
+    assert batch.schema == SCHEMAS["openinterest"]
+    assert ms(batch.column("time")) == [day_ms, day_ms + 300_000]
+    assert batch.column("open_interest").to_pylist() == [77640.123, 77655.401]
+    assert batch.column("open_interest_value").to_pylist() == [3311526788.43213, 3312118002.100452]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "fixture", "kind", "first"),
+    [
+        ("markklines", "binance_um_mark_price_klines.csv", "markPriceKlines", 42649.1),
+        (
+            "premiumklines",
+            "binance_um_premium_index_klines_2022.csv",
+            "premiumIndexKlines",
+            -0.00012345,
+        ),
+    ],
+)
+def test_binance_price_kline_files_read_like_klines(tmp_path, dtype, fixture, kind, first) -> None:
+    """Header from 2022-06 on, none before; volumes "0", stored null."""
+    period = "2024-01" if dtype == "markklines" else "2022-01"
+    shard = Shard("binance", "usdm", dtype, "BTCUSDT", period, "1m")
+    binance = Binance({**Binance.base_urls, "archive": "https://archive.test"})
+    file = binance.archive.file(shard, Span(shard.start_ms, shard.end_ms, "month"))
+    assert file.url == (
+        f"https://archive.test/data/futures/um/monthly/{kind}/BTCUSDT/1m/BTCUSDT-1m-{period}.zip"
+    )
+    path = zipped(tmp_path, file.name, (FIXTURES / "binance" / fixture).read_bytes())
+    batches = [
+        col.null_out(b, PRICE_NULLS) for b in read_batches(path, binance.archive, shard, file)
+    ]
+    table = pa.Table.from_batches(batches, SCHEMAS[dtype])
+    assert table.column("open").to_pylist()[0] == first
+    assert all(table.column(name).null_count == table.num_rows for name in PRICE_NULLS)
