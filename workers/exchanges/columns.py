@@ -67,6 +67,15 @@ def epoch_ms_by_magnitude(values: pa.Array) -> pa.Array:
     return pc.cast(pc.cast(pc.floor(ms), pa.int64()), TIME)
 
 
+def epoch_ms_from_seconds_text(values: pa.Array) -> pa.Array:
+    """Decimal seconds as text (`1767225600.6864`) to timestamp[ms], digit by digit: the
+    milliseconds are the first three decimals, with no float rounding in between."""
+    parts = pc.extract_regex(values, r"(?P<s>[0-9]+)(?:\.(?P<f>[0-9]{0,3}))?")
+    whole = pc.multiply(pc.cast(parts.field("s"), pa.int64()), 1000)
+    millis = pc.cast(pc.utf8_rpad(parts.field("f"), 3, "0"), pa.int64())
+    return pc.cast(pc.add(whole, millis), TIME)
+
+
 def _texty(values: pa.Array) -> bool:
     return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
 
