@@ -75,9 +75,12 @@ def test_adapter_requests_are_charged_to_a_declared_budget(name, market, dtype, 
         budget = Budget.parse(cls.rate_limits[request.group])
         assert 0 < request.weight <= budget.weight
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in request.params)
-    assert any(r.url.endswith(rest.path) and r.weight == rest.weight for r in requests), (
-        "the table says which endpoint serves the type and what a page costs"
-    )
+    pages = [r for r in requests if r.url.endswith(rest.path)]
+    # A chain may first ask for a fact its pages need (Gate's contract size): then its
+    # pages follow from that answer.
+    assert all(r.weight == rest.weight for r in pages) and (
+        pages or all(dict(r.context).get("from_ms") for r in requests)
+    ), "the table says which endpoint serves the type and what a page costs"
 
 
 @pytest.mark.parametrize(("name", "market", "dtype", "interval"), declared())

@@ -66,7 +66,7 @@ def plan_of(adapter: Adapter, shard: Shard, mode: str = "auto") -> SourcePlan:
 
 
 def gate_files(shard: Shard, skip: str = "") -> dict[str, bytes]:
-    body = gzip.compress(b"")
+    body = gzip.compress(b"", mtime=0)
     planned = planned_files(GATE, plan_of(GATE, shard))
     return {f.url: body for f in planned if skip not in f.url or not skip}
 
@@ -133,7 +133,9 @@ def test_files_without_a_checksum_record_the_sha256_of_their_bytes(tmp_path: Pat
     assert out.plan.origin == "archive+rest" and out.plan.rest_from_ms == to_ms(
         datetime(2024, 6, 20, tzinfo=UTC)
     )
-    assert {d.sha256 for d in out.files} == {hashlib.sha256(gzip.compress(b"")).hexdigest()}
+    assert {d.sha256 for d in out.files} == {
+        hashlib.sha256(gzip.compress(b"", mtime=0)).hexdigest()
+    }
 
 
 PAGE = '<a href="BTCUSDT_2024-06-17.csv.gz">BTCUSDT_2024-06-17.csv.gz</a>'

@@ -8,6 +8,7 @@ What an exchange never fills is stored null by the capability table's word
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from workers.exchanges import columns as col
 from workers.exchanges.base import ArchiveFile, PageRequest
 from workers.exchanges.binance import Binance
 from workers.exchanges.bybit import Bybit
+from workers.exchanges.gateio import GateIo
 from workers.sourceplan import Span, capability_of
 
 FAR = 2**60
@@ -281,3 +283,123 @@ def test_bybit_derivatives_trade_archive(tmp_path) -> None:
     assert table.column("qty").to_pylist() == [0.004, 0.15]
     assert table.column("price").to_pylist() == [87512.3, 87512.2]
     assert table.column("is_buyer_maker").to_pylist() == [False, True], "the taker sold"
+
+
+# -- Gate.io USDT futures ------------------------------------------------------------------
+@pytest.fixture
+def gate() -> GateIo:
+    return GateIo(GateIo.base_urls)
+
+
+def contract_record(fixture_bytes) -> bytes:
+    """One contract's record: the announcement's example of the contract list (BTC_USDT,
+    quanto_multiplier "0.0001"), as `/futures/usdt/contracts/{contract}` answers it."""
+    return json.dumps(
+        json.loads(fixture_bytes("gateio", "gateio_futures_contracts_announcement.json"))[0]
+    ).encode()
+
+
+def first_page(gate: GateIo, shard: Shard, fixture_bytes, start_ms: int | None = None):
+    """The chain's first request is the contract's record; its answer hands out the first
+    page (from `start_ms`, a REST tail, or the shard's start) with the contract size."""
+    (first, *_) = gate.requests(shard, shard.end_ms, start_ms)
+    assert (
+        first.url.endswith("/futures/usdt/contracts/BTC_USDT")
+        and first.group == "futures_contracts"
+    )
+    page = gate.parse(contract_record(fixture_bytes), first, shard)
+    assert page.batch.num_rows == 0 and dict(page.next.context)["size"] == "0.0001"
+    return page.next
+
+
+def test_gate_futures_candles_count_volume_in_contracts(gate, fixture_bytes) -> None:
+    shard = Shard("gateio", "futures", "klines", "BTCUSDT", "2018-10", "1m")
+    request = first_page(gate, shard, fixture_bytes, start_ms=1539852480000)
+    params = dict(request.params)
+    assert request.url.endswith("/futures/usdt/candlesticks") and params["contract"] == "BTC_USDT"
+    assert int(params["to"]) - int(params["from"]) == 2000 * 60 - 1, "2000 candles, both ends in"
+    page = gate.parse(
+        fixture_bytes("gateio", "gateio_futures_candlesticks_doc.json"), request, shard
+    )
+    (row,) = page.batch.to_pylist()
+    assert int(row["open_time"].timestamp()) == 1539852480
+    assert (row["open"], row["close"], row["quote_volume"]) == (1.032, 1.032, 3580.0)
+    assert row["volume"] == 97151 / 10_000, "97,151 contracts of 0.0001 BTC"
+    assert page.next is not None and page.next.context == request.context, "the next window"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "path", "contract"),
+    [
+        ("markklines", "/futures/usdt/candlesticks", "mark_BTC_USDT"),
+        ("indexklines", "/futures/usdt/candlesticks", "index_BTC_USDT"),
+        ("premiumklines", "/futures/usdt/premium_index", "BTC_USDT"),
+    ],
+)
+def test_gate_price_candles_have_no_sizes(gate, dtype, path, contract) -> None:
+    """No example in the docs: the SDK's FuturesCandlestick without `v` ("only returned if
+    contract is not prefixed") and FuturesPremiumIndex `{t,c,h,l,o}`."""
+    shard = Shard("gateio", "futures", dtype, "BTCUSDT", "2024-01", "1m")
+    requests = gate.requests(shard, shard.end_ms)
+    assert requests[0].url.endswith(path) and dict(requests[0].params)["contract"] == contract
+    body = b'[{"t":1704067200,"c":"-0.0001","h":"0.0002","l":"-0.0003","o":"0.0001"}]'
+    if dtype != "premiumklines":
+        body = body.replace(b'"o":"0.0001"}', b'"o":"0.0001","sum":"0"}').replace(b"-", b"")
+    batch = stored(gate, body, requests[0], shard)
+    (row,) = batch.to_pylist()
+    assert row["open"] == 0.0001 and row["high"] == 0.0002
+    assert all(row[name] is None for name in PRICE_NULLS)
+
+
+def test_gate_futures_trades_are_signed_contract_sizes(gate, fixture_bytes) -> None:
+    """No example in the docs: the SDK's FuturesTrade. Newest first, negative size when the
+    taker sold, create_time_ms with a fraction."""
+    shard = Shard("gateio", "futures", "aggtrades", "BTCUSDT", "2024-01-15")
+    requests = gate.requests(shard, shard.end_ms)
+    assert len(requests) == 24 and all(r.descending for r in requests), "a chain per hour"
+    request = first_page(gate, shard, fixture_bytes)
+    assert request.url.endswith("/futures/usdt/trades") and dict(request.params)["offset"] == "0"
+    t0 = shard.start_ms
+    body = json.dumps(
+        [
+            {"id": 7, "create_time": t0 / 1000 + 0.5, "create_time_ms": t0 + 500.25,
+             "contract": "BTC_USDT", "size": -30, "price": "42000.1"},
+            {"id": 6, "create_time": t0 / 1000, "create_time_ms": t0 + 0.0,
+             "contract": "BTC_USDT", "size": 2, "price": "42000"},
+        ]
+    ).encode()  # fmt: skip
+    page = gate.parse(body, request, shard)
+    assert page.batch.column("agg_id").to_pylist() == [6, 7], "sorted by id"
+    assert ms(page.batch.column("time")) == [t0, t0 + 500]
+    assert page.batch.column("qty").to_pylist() == [0.0002, 0.003]
+    assert page.batch.column("is_buyer_maker").to_pylist() == [False, True]
+    assert page.next is None, "a short page ends the hour"
+
+
+def test_gate_contract_stats_are_open_interest_in_contracts(gate, fixture_bytes) -> None:
+    """No example in the docs: the SDK's ContractStat."""
+    shard = Shard("gateio", "futures", "openinterest", "BTCUSDT", "2024-01")
+    request = first_page(gate, shard, fixture_bytes)
+    params = dict(request.params)
+    assert (params["interval"], params["limit"]) == ("5m", "500")
+    t0 = shard.start_ms // 1000
+    rows = [
+        {"time": t0 + 300 * i, "lsr_taker": 1.2, "lsr_account": 0.9, "long_liq_size": 0,
+         "long_liq_amount": 0.0, "long_liq_usd": 0.0, "short_liq_size": 0,
+         "short_liq_amount": 0.0, "short_liq_usd": 0.0, "open_interest": 124724 + i,
+         "open_interest_usd": 523840800.5, "top_lsr_account": 1.1, "top_lsr_size": 1.3}
+        for i in range(2)
+    ]  # fmt: skip
+    page = gate.parse(json.dumps(rows).encode(), request, shard)
+    assert ms(page.batch.column("time")) == [shard.start_ms, shard.start_ms + 300_000]
+    assert page.batch.column("open_interest").to_pylist() == [12.4724, 12.4725]
+    assert page.batch.column("open_interest_value").to_pylist() == [523840800.5] * 2
+    assert page.next is not None and dict(page.next.params)["from"] == str(t0 + 500 * 300)
+
+
+@pytest.mark.parametrize(
+    ("size", "counts", "base"),
+    [("0.00000001", [3], [3e-08]), ("10", [3], [30.0]), ("0.5", [3], [1.5])],
+)
+def test_contract_sizes_keep_the_decimals_as_written(size, counts, base) -> None:
+    assert col.contract_sizes(pa.array(counts), size).to_pylist() == base

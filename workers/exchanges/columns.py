@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +40,20 @@ def decimals(values: pa.Array) -> pa.Array:
         return pc.cast(values, pa.float64())
     strings = pc.cast(values, pa.string())
     return pc.cast(pc.if_else(pc.equal(strings, ""), None, strings), pa.float64())
+
+
+def contract_sizes(values: pa.Array, size: str) -> pa.Array:
+    """Counts of contracts, each `size` base units (a decimal string like "0.0001"), as
+    float64 base units. Divided by the inverse where that is whole (0.0001 -> / 10000), so
+    3 contracts of 1e-8 are 3e-08 as the decimal says, not 3.0000000000000004e-08."""
+    counts = decimals(values) if len(values) else pa.array([], pa.float64())
+    per = Decimal(size)
+    if per <= 0:
+        raise ValueError(f"a contract size must be positive, not {size!r}")
+    inverse = 1 / per
+    if inverse == inverse.to_integral_value():
+        return pc.divide(counts, float(inverse))
+    return pc.multiply(counts, float(per))
 
 
 def epoch_ms(values: pa.Array, unit_ms: int = 1) -> pa.Array:

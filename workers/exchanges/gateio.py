@@ -1,4 +1,5 @@
-"""Gate.io API v4: spot candlesticks and trades, USDT-futures funding rates, over REST.
+"""Gate.io API v4: spot candlesticks and trades, USDT-futures funding rates, over REST; the
+futures' candles, trades, price candles and open interest are gateio_futures.py's.
 
 Quirks kept here: BTC_USDT spelling, times in seconds, strings everywhere, candles as
 `[t, quote volume, close, high, low, open, base volume, closed]`, only the latest 10,000
@@ -35,6 +36,7 @@ from workers.exchanges.base import (
 from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
 from workers.exchanges.gateio_archive import GateArchive
 from workers.exchanges.gateio_capabilities import GATEIO
+from workers.exchanges.gateio_futures import GateFutures
 
 #: the dataset's interval -> Gate's name (7d opens on Gate's weekly grid, 30d on months)
 INTERVALS = {
@@ -133,6 +135,8 @@ class GateIo:
         self.url = dict(urls)[""]
         self.archive = GateArchive(urls["archive"], pair) if "archive" in urls else None
         self.capabilities = GATEIO if self.archive else GATEIO.without_archive()
+        futures = self.capabilities.market("futures")
+        self.futures = GateFutures(self.url, futures, INTERVALS, pair)
 
     def _get(self, path: str, group: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())
@@ -143,6 +147,8 @@ class GateIo:
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
         start = shard.start_ms if start_ms is None else start_ms
+        if shard.market == "futures" and shard.dtype != "funding":
+            return self.futures.requests(shard, until_ms, start)
         if shard.dtype == "klines":
             step = CANDLE_PAGE * INTERVAL_MS[shard.interval]
             # from and to are inclusive seconds; `limit` may not be sent with them.
@@ -194,7 +200,10 @@ class GateIo:
     # -- parsing ------------------------------------------------------------------------
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """Spot candles and trades through `jsoncsv` where the body has their exact shape;
-        everything else through the reference parser."""
+        everything else through the reference parser; the futures' own series through
+        gateio_futures.py."""
+        if shard.market == "futures" and shard.dtype != "funding":
+            return self.futures.parse(body, request, shard)
         if shard.dtype in ROWS:
             raw = jsoncsv.read(body, ROWS[shard.dtype])
             if raw is not None and shard.dtype == "klines":
@@ -206,6 +215,8 @@ class GateIo:
 
     def parse_json(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """The reference parser: `json.loads`, then Arrow arrays from the Python rows."""
+        if shard.market == "futures" and shard.dtype != "funding":
+            return self.futures.parse(body, request, shard)
         rows = load_json(body)
         if not isinstance(rows, list):
             raise PermanentError(f"gateio: expected a list, got {body[:120]!r}")
