@@ -75,7 +75,8 @@ def test_adapter_requests_are_charged_to_a_declared_budget(name, market, dtype, 
         budget = Budget.parse(cls.rate_limits[request.group])
         assert 0 < request.weight <= budget.weight
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in request.params)
-    pages = [r for r in requests if r.url.endswith(rest.path)]
+    path = rest.path.split("{")[0]  # MEXC names the contract in the path
+    pages = [r for r in requests if path in r.url]
     # A chain may first ask for a fact its pages need (Gate's contract size): then its
     # pages follow from that answer.
     assert all(r.weight == rest.weight for r in pages) and (

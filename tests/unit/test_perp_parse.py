@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from storage.errors import InputError
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.archive_csv import read_batches
@@ -24,6 +25,7 @@ from workers.exchanges.base import ArchiveFile, PageRequest
 from workers.exchanges.binance import Binance
 from workers.exchanges.bybit import Bybit
 from workers.exchanges.gateio import GateIo
+from workers.exchanges.mexc import Mexc
 from workers.sourceplan import Span, capability_of
 
 FAR = 2**60
@@ -403,3 +405,74 @@ def test_gate_contract_stats_are_open_interest_in_contracts(gate, fixture_bytes)
 )
 def test_contract_sizes_keep_the_decimals_as_written(size, counts, base) -> None:
     assert col.contract_sizes(pa.array(counts), size).to_pylist() == base
+
+
+# -- MEXC contract ---------------------------------------------------------------------------
+@pytest.fixture
+def mexc() -> Mexc:
+    return Mexc(Mexc.base_urls)
+
+
+def test_mexc_contract_klines_start_with_the_contract_size(mexc, fixture_bytes) -> None:
+    shard = Shard("mexc", "contract", "klines", "BTCUSDT", "2025-10", "15m")
+    (detail,) = mexc.requests(shard, shard.end_ms)
+    assert detail.url.endswith("/api/v1/contract/detail")
+    assert dict(detail.params) == {"symbol": "BTC_USDT"}
+    # The docs' detail example (cut after openingTime): contractSize 0.0001.
+    page = mexc.parse(fixture_bytes("mexc", "mexc_contract_detail_head.json"), detail, shard)
+    window = page.next
+    assert page.batch.num_rows == 0 and dict(window.context)["size"] == "0.0001"
+    assert window.url.endswith("/api/v1/contract/kline/BTC_USDT")
+    params = dict(window.params)
+    assert (
+        params["interval"] == "Min15"
+        and int(params["end"]) - int(params["start"]) == 2000 * 900 - 1
+    )
+    body = fixture_bytes("mexc", "mexc_contract_kline_index_price.json")  # the same columns
+    body = body.replace(b'"vol":[0.0,0.0,0.0,0.0,0.0]', b'"vol":[3.0,0.0,0.0,0.0,125.0]')
+    last = PageRequest(window.url, window.params, "contract", 1, FAR, context=window.context)
+    batch = mexc.parse(body, last, shard).batch
+    assert ms(batch.column("open_time"))[0] == 1761876000000
+    assert batch.column("open").to_pylist()[0] == 109620.6
+    assert (
+        batch.column("volume").to_pylist()[0] == 0.0003
+        and batch.column("volume")[4].as_py() == 0.0125
+    )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "path", "fixture", "period", "first_open"),
+    [
+        (
+            "markklines",
+            "/kline/fair_price/BTC_USDT",
+            "mexc_contract_kline_fair_price.json",
+            "2021-01",
+            33041.0,
+        ),
+        (
+            "indexklines",
+            "/kline/index_price/BTC_USDT",
+            "mexc_contract_kline_index_price.json",
+            "2025-10",
+            109620.6,
+        ),
+    ],
+)
+def test_mexc_price_klines(mexc, fixture_bytes, dtype, path, fixture, period, first_open):
+    shard = Shard("mexc", "contract", dtype, "BTCUSDT", period, "15m")
+    request = mexc.requests(shard, shard.end_ms)[0]
+    assert request.url.endswith("/api/v1/contract" + path), "no contract size needed"
+    whole = PageRequest(request.url, request.params, "contract", 1, FAR)
+    batch = stored(mexc, fixture_bytes("mexc", fixture), whole, shard)
+    assert batch.schema == SCHEMAS[dtype] and batch.column("open")[0].as_py() == first_open
+    assert all(batch.column(n).null_count == batch.num_rows for n in PRICE_NULLS)
+
+
+def test_mexc_has_no_trade_history_premium_or_open_interest() -> None:
+    caps = Mexc.capabilities
+    deals = caps.market("contract").capability("aggtrades").rest.reach
+    assert deals.since_ms(None, 1_000) == 1_000 and "latest 100" in deals.reason(None)
+    for dtype in ("premiumklines", "openinterest"):
+        with pytest.raises(InputError, match=f"mexc serves no {dtype}"):
+            caps.market_for("perp", dtype)

@@ -1,4 +1,5 @@
-"""MEXC spot v3 (klines, aggTrades) and contract (funding history) over REST.
+"""MEXC spot v3 (klines, aggTrades) and contract (funding history; klines and their index and
+fair price kinds in mexc_contract.py) over REST.
 
 Quirks kept here: `60m`/`1W` interval names and a 500-candle page; aggTrades without ids
 (paged by time only, ids synthesised; REST keeps only recent hours, so the plan skips
@@ -32,6 +33,7 @@ from workers.exchanges.base import (
 )
 from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
 from workers.exchanges.mexc_capabilities import MEXC
+from workers.exchanges.mexc_contract import ContractKlines
 
 #: the dataset's interval -> MEXC spot's name (no 3m, 2h, 6h, 8h, 12h, 3d)
 SPOT_INTERVALS = {
@@ -106,6 +108,8 @@ class Mexc:
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
+        contract = self.capabilities.market("contract")
+        self.contract = ContractKlines(self.urls["contract"], contract, contract_symbol)
 
     def _spot(self, path: str, group: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())
@@ -121,6 +125,8 @@ class Mexc:
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
         start = shard.start_ms if start_ms is None else start_ms
+        if shard.market == "contract" and shard.kind.interval:
+            return self.contract.requests(shard, until_ms, start)
         if shard.dtype == "klines":
             step = KLINE_PAGE * INTERVAL_MS[shard.interval]
             # endTime is exclusive per ccxt, inclusive per Binance habit: one ms before the
@@ -165,7 +171,7 @@ class Mexc:
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """Spot klines and aggTrades through `jsoncsv` where the body has their exact shape;
         everything else through the reference parser."""
-        if shard.dtype in ROWS:
+        if shard.dtype in ROWS and shard.market == "spot":
             raw = jsoncsv.read(body, ROWS[shard.dtype])
             if raw is not None and shard.dtype == "klines":
                 return Page(self._klines(raw.columns, request, shard))
@@ -178,6 +184,8 @@ class Mexc:
         data = load_json(body)
         if shard.dtype == "funding":
             return self._funding(_contract_data(data, body), request, shard)
+        if shard.market == "contract":
+            return self.contract.parse(_contract_data(data, body), request, shard)
         if not isinstance(data, list):
             raise PermanentError(f"mexc: expected a list, got {body[:120]!r}")
         try:
