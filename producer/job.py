@@ -20,6 +20,7 @@ from workers.exchanges import ADAPTERS
 from workers.healer import Healer
 from workers.runtime import Runtime
 from workers.settings import ARCHIVE, Settings, url_var
+from workers.sourceplan import SourcePlan
 
 __all__ = ["Job", "make_plans", "run_enqueue"]
 
@@ -162,6 +163,7 @@ def run_enqueue(
         return 0
     from workers.celery import app
 
+    refresh_served_whole(ledger, source_plans)
     stale_ms = int(settings.visibility_timeout_s * 1000)
     rep = enqueue(app, ledger, shards, stale_ms, job.mode)
     out.print(
@@ -171,6 +173,20 @@ def run_enqueue(
     if not block or not shards:
         return 0
     return wait_and_report(ledger, shards, settings, timeout_s)
+
+
+def refresh_served_whole(ledger: Ledger, plans: list[SourcePlan]) -> None:
+    """Reopen stored incomplete shards that this run's plan can read whole (an archive now
+    configured or asked for, say): they are sent again like any shard not done. Incomplete
+    shards of closed periods stay done otherwise: what REST could not reach then, it cannot
+    reach later either."""
+    whole = [p.shard for p in plans if not p.incomplete]
+    stale = [s for s, why in zip(whole, ledger.incomplete(whole), strict=True) if why]
+    if stale:
+        ledger.reopen(stale)
+        out.print(
+            f"{len(stale)} shard(s) stored incomplete can now be read whole: fetching them again"
+        )
 
 
 def wait_and_report(

@@ -161,7 +161,9 @@ def _recorded_from_file(shard: Shard, rt: Runtime, on_redis: Callable) -> Outcom
         found = store.describe(store.path(shard))
     except (OSError, ValueError, pa.ArrowException):
         return None  # not a readable shard file: fetching writes a good one over it
-    if found.shard != shard or not found.complete:
+    if found.shard != shard or not found.complete or found.metadata.get("incomplete"):
+        # An incomplete file is fetched again: it is here because the shard was reopened
+        # (a source may now serve it whole), or its record was lost (a fetch costs little).
         return None
     stored = StoredFile(found.path, found.rows, found.bytes, found.etag)
     sha256 = found.metadata.get("archive_sha256") or None
@@ -246,7 +248,12 @@ def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Calla
 
     def record() -> None:
         rt.ledger.mark_stored(
-            shard, stored, complete=complete, source=plan.origin, archive_sha256=sha256
+            shard,
+            stored,
+            complete=complete,
+            source=plan.origin,
+            archive_sha256=sha256,
+            incomplete=plan.why if plan.incomplete else None,
         )
 
     on_redis(record, "mark stored")
