@@ -295,7 +295,7 @@ class Mexc:
 
     def parse_listing(self, body: bytes, dtype: str) -> int | None:
         data = load_json(body)
-        if dtype == "funding":
+        if isinstance(data, dict):  # the contract market's monthly klines, for any type
             times = _contract_data(data, body).get("time") or []
             return min(times) * 1000 if times else None
         if not isinstance(data, list):
