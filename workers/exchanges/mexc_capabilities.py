@@ -16,7 +16,7 @@ from workers.capabilities import Capabilities, Capability, Market, Reach, Rest
 SPOT_INTERVALS = ("1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w", "1M")
 NO_TAKER = ("trades", "taker_buy_base", "taker_buy_quote")
 AGGTRADES_REACH = Reach(
-    "latest", 1_000,
+    "latest", 0,
     why="MEXC's aggTrades answers only for the last few hours (history is on MEXC's "
     "market-data download page)",
 )  # fmt: skip
