@@ -178,3 +178,36 @@ def test_dry_run_warns_only_about_what_neither_source_serves(dry_run) -> None:
     assert "skipping 1 bybit spot aggtrades BTCUSDT shard(s) 2024-06-15" in text
     assert "│ archive │ 2 │ 2024-06-13 │ 2024-06-14 │" in text
     assert "stored null" not in text
+
+
+@pytest.mark.parametrize(
+    ("exchange", "perp"),
+    [("binance", "usdm"), ("bybit", "linear"), ("gateio", "futures"), ("mexc", "contract")],
+)
+def test_market_perp_reads_klines_and_trades_from_the_perpetual_under_its_name(exchange, perp):
+    def job(market: str, dtypes: list[str], interval: str = "1h") -> Job:
+        return Job.from_options(
+            symbols=["BTCUSDT"], exchange=exchange, dtypes=dtypes, interval=interval,
+            now=NOW, market=market, days=2,
+        )  # fmt: skip
+
+    spot = job("spot", ["klines", "aggtrades", "funding"])
+    assert [spot.market_of(d) for d in spot.dtypes] == ["spot", "spot", perp]
+    futures = job("perp", ["klines", "aggtrades", "funding", "markklines", "indexklines"])
+    assert {futures.market_of(d) for d in futures.dtypes} == {perp}
+    assert job("spot", ["indexklines"]).market_of("indexklines") == perp, "always the perpetual's"
+
+
+def test_what_a_market_does_not_serve_is_refused_before_anything_is_asked() -> None:
+    from storage.errors import InputError
+
+    with pytest.raises(InputError, match="interval '1s' is not offered by binance usdm"):
+        Job.from_options(
+            symbols=["BTCUSDT"], exchange="binance", dtypes=["klines"], interval="1s",
+            now=NOW, market="perp", days=1,
+        )  # fmt: skip
+    with pytest.raises(InputError, match="mexc serves no premiumklines"):
+        Job.from_options(
+            symbols=["BTCUSDT"], exchange="mexc", dtypes=["premiumklines"], interval="1m",
+            now=NOW, days=1,
+        )  # fmt: skip
