@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
-from storage.errors import ShardfetchError
+from storage.errors import InputError, ShardfetchError
+from storage.funding import check_funding
 from storage.gaps import CONTIGUOUS_IDS, from_metadata
 from storage.integrity import Finding, check_id_continuity, check_ledger, check_rows
 from storage.ledger import Ledger
 from storage.shards import Shard
 from storage.store import Store
+from workers.exchanges import ADAPTERS
 
 SHOWN = 25  # problems listed one by one in the terminal report; --json has them all
 
@@ -42,11 +47,25 @@ class Audit:
         }
 
 
+def snapshot_step(shard: Shard) -> int | None:
+    """The snapshot step the exchange's capability table declares for the shard's type (open
+    interest), for a file that does not record its own; None where it declares none."""
+    adapter = ADAPTERS.get(shard.exchange)
+    if not shard.kind.snapshots or adapter is None:
+        return None
+    try:
+        cap = adapter.capabilities.market(shard.market).capability(shard.dtype)
+    except InputError:
+        return None
+    return None if cap is None else cap.snapshot_ms
+
+
 def audit(store: Store, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audit:
     """Check every file of the selected shards, then compare the files with the ledger."""
     rep = Audit()
     footers: dict[str, int] = {}
     runs: list[tuple[Shard, int, int]] = []
+    fundings: list[tuple[Shard, np.ndarray]] = []
     for path in store.files():
         try:
             stored = store.describe(path)
@@ -60,16 +79,30 @@ def audit(store: Store, ledger: Ledger, keep: Callable[[Shard], bool]) -> Audit:
         rep.files += 1
         rep.rows += stored.rows
         footers[stored.shard.key] = stored.rows
-        gaps = from_metadata(stored.metadata.get("source_gaps"))
-        trade_ids = stored.metadata.get("trade_ids", CONTIGUOUS_IDS)
+        meta = stored.metadata
+        gaps = from_metadata(meta.get("source_gaps"))
+        trade_ids = meta.get("trade_ids", CONTIGUOUS_IDS)
+        unreachable = json.loads(meta["unreachable"]) if meta.get("unreachable") else None
         rep.findings += check_rows(
-            stored.shard, table, complete=stored.complete, source_gaps=gaps, trade_ids=trade_ids
+            stored.shard,
+            table,
+            complete=stored.complete,
+            source_gaps=gaps,
+            trade_ids=trade_ids,
+            snapshot_ms=int(meta.get("snapshot_ms") or 0) or snapshot_step(stored.shard),
+            unreachable=None if unreachable is None else (unreachable[0], unreachable[1]),
+            why=meta.get("incomplete", ""),
         )
+        if stored.shard.dtype == "funding":
+            times = pc.cast(table.column("funding_time"), pa.int64()).to_numpy()
+            fundings.append((stored.shard, times))
         if stored.shard.kind.ids and table.num_rows and trade_ids == CONTIGUOUS_IDS:
             ids = table.column(stored.shard.kind.sort_key)
             runs.append((stored.shard, ids[0].as_py(), ids[-1].as_py()))
     runs.sort(key=lambda r: (r[0].exchange, r[0].market, r[0].symbol, r[0].period))
     rep.findings += check_id_continuity(runs)
+    fundings.sort(key=lambda f: (f[0].exchange, f[0].market, f[0].symbol, f[0].period))
+    rep.findings += check_funding(fundings)
     selected = {k: v for k, v in ledger.files().items() if keep(Shard.parse(k))}
     failed = {k: v for k, v in ledger.failures().items() if keep(Shard.parse(k))}
     planned = [s.key for s in ledger.planned() if keep(s)]

@@ -107,7 +107,18 @@ def main() -> None:
     show_default=True,
     help=f"Comma list of {', '.join(DTYPES)}.",
 )
-@click.option("--interval", default="1m", show_default=True, help="Candle interval for klines.")
+@click.option(
+    "--market",
+    type=click.Choice(["spot", "perp"]),
+    default="spot",
+    show_default=True,
+    help="Where klines and aggtrades come from: spot, or the exchange's perpetual market "
+    "(stored as usdm, linear, futures, contract); funding, mark/index/premium klines and "
+    "open interest are always the perpetual's.",
+)
+@click.option(
+    "--interval", default="1m", show_default=True, help="Candle interval of the kline types."
+)
 @click.option("--years", type=int, help="Look back N years from today.")
 @click.option("--days", type=int, help="Look back N days, today included.")
 @click.option("--start", help="First day, YYYY-MM-DD (UTC).")
@@ -134,6 +145,7 @@ def enqueue(
     symbols: tuple[str, ...],
     exchange: str,
     data: str,
+    market: str,
     interval: str,
     years: int | None,
     days: int | None,
@@ -158,7 +170,8 @@ def enqueue(
         start=start,
         end=end,
         now=now,
-        source=source,
+        mode=source,
+        market=market,
     )
     settings = Settings.from_env()
     ledger = connect(settings)
@@ -229,6 +242,11 @@ def verify(as_json: bool, exchange: str | None, symbol: str | None, dtype: str |
     show_default=True,
     help="Where the shards are read from this time (as for enqueue).",
 )
+@click.option(
+    "--incomplete",
+    is_flag=True,
+    help="Also fetch again the shards stored incomplete (part of their period unreachable).",
+)
 @click.option("--dry-run", is_flag=True, help="List the failed shards and their reasons only.")
 @click.option("--wait", "wait_", is_flag=True, help="Block with a progress bar until they finish.")
 @click.option("--timeout", type=float, help="With --wait: give up after this many seconds.")
@@ -238,24 +256,32 @@ def retry_failed(
     symbol: str | None,
     dtype: str | None,
     source: str,
+    incomplete: bool,
     dry_run: bool,
     wait_: bool,
     timeout: float | None,
 ) -> None:
     """Send the shards that failed (see `producer status`) to their queues again."""
     from producer.job import out, wait_and_report
-    from producer.retry import failed_shards, resend_failed
+    from producer.retry import failed_shards, incomplete_shards, resend_failed
 
     settings = Settings.from_env()
     ledger = connect(settings)
-    failures = failed_shards(ledger, selector(exchange, symbol, dtype))
-    if not failures:
-        out.print("no failed shards in this selection: nothing to retry")
+    keep = selector(exchange, symbol, dtype)
+    failures = failed_shards(ledger, keep)
+    partial = incomplete_shards(ledger, keep) if incomplete else {}
+    if not failures and not partial:
+        what = "failed or incomplete" if incomplete else "failed"
+        out.print(f"no {what} shards in this selection: nothing to retry")
         return
     for shard, reason in failures.items():
         out.print(f"[red]failed[/red] {shard.key}: {reason}")
+    for shard, why in partial.items():
+        out.print(f"[yellow]incomplete[/yellow] {shard.key}: {why}")
     if dry_run:
         return
+    ledger.reopen(list(partial))
+    failures |= partial
     rep = resend_failed(ledger, list(failures), settings, source)
     out.print(
         f"{len(rep.sent)} failed shards sent again, {len(rep.already_done)} done meanwhile, "

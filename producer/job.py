@@ -6,39 +6,40 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.table import Table
-
 from producer.enqueue import enqueue
 from producer.listing import FirstDataCache, first_data
 from producer.plan import Plan, Window, plan, window_from
-from producer.reach import null_note, split_sources, unreachable_warning
+from producer.sources import print_plan, report, sort_plans
 from producer.terminal import make_console
 from producer.wait import wait
 from storage.custody import Custody
 from storage.errors import InputError
 from storage.ledger import Ledger
 from storage.shards import DTYPES, Shard
-from workers.archive import planned_files, source_label
 from workers.exchanges import ADAPTERS
-from workers.exchanges.base import ArchiveFile
 from workers.healer import Healer
 from workers.runtime import Runtime
 from workers.settings import ARCHIVE, Settings, url_var
+from workers.sourceplan import SourcePlan
 
-__all__ = ["Job", "make_plans", "print_plan", "run_enqueue", "unreachable_warning"]
+__all__ = ["Job", "make_plans", "run_enqueue"]
 
 out = make_console()
 
 
 @dataclass(frozen=True)
 class Job:
+    """What `producer enqueue` was asked: `market` is spot or perp (`--market`), `mode` where
+    rows come from (`--source auto|archive|rest`)."""
+
     exchange: str
     symbols: tuple[str, ...]
     dtypes: tuple[str, ...]
     interval: str
     window: Window
     now: datetime
-    source: str = "auto"
+    mode: str = "auto"
+    market: str = "spot"
 
     @classmethod
     def from_options(
@@ -49,7 +50,8 @@ class Job:
         dtypes: list[str],
         interval: str,
         now: datetime,
-        source: str = "auto",
+        mode: str = "auto",
+        market: str = "spot",
         **window: object,
     ) -> Job:
         if exchange not in ADAPTERS:
@@ -59,12 +61,17 @@ class Job:
         unknown = [d for d in dtypes if d not in DTYPES]
         if unknown or not dtypes:
             raise InputError(f"--data {','.join(dtypes)!r}: choose from {', '.join(DTYPES)}")
-        adapter = ADAPTERS[exchange]
-        if any(DTYPES[d].interval for d in dtypes) and interval not in adapter.intervals:
-            raise InputError(
-                f"interval {interval!r} is not offered by {exchange}: "
-                f"choose one of {' '.join(adapter.intervals)}"
-            )
+        if market not in ("spot", "perp"):
+            raise InputError(f"--market {market!r}: choose spot or perp")
+        caps = ADAPTERS[exchange].capabilities
+        for dtype in dtypes:
+            served = caps.market_for(market, dtype)
+            offered = served.intervals(dtype)
+            if DTYPES[dtype].interval and interval not in offered:
+                raise InputError(
+                    f"interval {interval!r} is not offered by {exchange} {served.name} for "
+                    f"{dtype}: choose one of {' '.join(offered)}"
+                )
         return cls(
             exchange,
             tuple(dict.fromkeys(symbols)),
@@ -72,16 +79,19 @@ class Job:
             interval,
             window_from(now=now, **window),
             now,
-            source,
+            mode,
+            market,
         )
 
-    def market(self, dtype: str) -> str:
-        return ADAPTERS[self.exchange].markets[dtype]
+    def market_of(self, dtype: str) -> str:
+        """The dataset market (spot, usdm, linear, ...) the job reads `dtype` from: the one
+        `--market` names, or the perpetual market for its own series (funding, ...)."""
+        return ADAPTERS[self.exchange].capabilities.market_for(self.market, dtype).name
 
 
 async def _first_data(job: Job, rt: Runtime, symbol: str, dtype: str) -> datetime | None:
     cache = FirstDataCache(rt.redis, rt.ledger.keys)
-    where = (job.exchange, job.market(dtype), dtype, symbol)
+    where = (job.exchange, job.market_of(dtype), dtype, symbol)
     first = cache.get(*where)
     if first is None:
         first = await first_data(rt.http, rt.adapter(job.exchange), *where[1:])
@@ -96,7 +106,7 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
     return [
         plan(
             exchange=job.exchange,
-            market=job.market(dtype),
+            market=job.market_of(dtype),
             dtype=dtype,
             symbol=symbol,
             interval=job.interval if DTYPES[dtype].interval else None,
@@ -127,13 +137,14 @@ def run_enqueue(
 ) -> int:
     """Returns the process exit code: 0 when everything asked for is (or was sent to be) done."""
     adapter = settings.adapter(job.exchange)
-    if job.source == "archive" and adapter.archive is None:
+    if job.mode == "archive" and adapter.archive is None:
         raise InputError(
             f"--source archive: no archive is configured for {job.exchange} (set "
             f"{url_var(job.exchange, ARCHIVE)} if it has one); use --source auto or rest"
         )
     plans = make_plans(job, settings)
     shards: list[Shard] = []
+    source_plans = []
     for p, (symbol, dtype) in zip(
         plans, [(s, d) for s in job.symbols for d in job.dtypes], strict=True
     ):
@@ -142,20 +153,19 @@ def run_enqueue(
                 f"[yellow]note[/yellow]: {job.exchange} has no {dtype} for {symbol} in "
                 "this window (before its listing?); nothing to fetch"
             )
-        split = split_sources(adapter, p.shards, _ms(job.now), job.source)
-        if split.beyond:
-            archived = adapter.archive is not None and job.source != "rest"
-            out.print(unreachable_warning(job.exchange, split.beyond, split.reach, archived))
-        for columns, lacking in split.nulls.items():
-            out.print(null_note(lacking, columns, job.source))
-        shards.extend(split.served)
+        sorted_ = sort_plans(adapter, p.shards, _ms(job.now), job.mode)
+        report(out, sorted_)
+        source_plans.extend(sorted_.plans)
+        shards.extend(sorted_.served)
     if dry_run:
-        print_plan(job, shards, ledger, settings)
+        done = ledger.is_done(shards)
+        print_plan(out, job.exchange, job.mode, source_plans, done, settings)
         return 0
     from workers.celery import app
 
+    refresh_served_whole(ledger, source_plans)
     stale_ms = int(settings.visibility_timeout_s * 1000)
-    rep = enqueue(app, ledger, shards, stale_ms, job.source)
+    rep = enqueue(app, ledger, shards, stale_ms, job.mode)
     out.print(
         f"{len(shards)} shards planned: {len(rep.sent)} sent to queue '{job.exchange}', "
         f"{len(rep.already_done)} already done, {len(rep.in_progress)} already queued or running"
@@ -163,6 +173,20 @@ def run_enqueue(
     if not block or not shards:
         return 0
     return wait_and_report(ledger, shards, settings, timeout_s)
+
+
+def refresh_served_whole(ledger: Ledger, plans: list[SourcePlan]) -> None:
+    """Reopen stored incomplete shards that this run's plan can read whole (an archive now
+    configured or asked for, say): they are sent again like any shard not done. Incomplete
+    shards of closed periods stay done otherwise: what REST could not reach then, it cannot
+    reach later either."""
+    whole = [p.shard for p in plans if not p.incomplete]
+    stale = [s for s, why in zip(whole, ledger.incomplete(whole), strict=True) if why]
+    if stale:
+        ledger.reopen(stale)
+        out.print(
+            f"{len(stale)} shard(s) stored incomplete can now be read whole: fetching them again"
+        )
 
 
 def wait_and_report(
@@ -203,69 +227,6 @@ def healer_for(ledger: Ledger, settings: Settings) -> Healer:
     from workers.celery import app
 
     return Healer(app, Custody(ledger.client, ledger.namespace), settings)
-
-
-def print_plan(job: Job, shards: list[Shard], ledger: Ledger, settings: Settings) -> None:
-    adapter = settings.adapter(job.exchange)
-    done = dict(zip(shards, ledger.is_done(shards), strict=True))
-    now_ms = _ms(job.now)
-    table = Table(title=f"plan for {job.exchange}, source {job.source} (dry run: nothing enqueued)")
-    for col in (
-        "market",
-        "dtype",
-        "symbol",
-        "source",
-        "shards",
-        "first",
-        "last",
-        "done",
-        "to fetch",
-        "archive files",
-        "est. weight",
-        "at budget",
-    ):
-        table.add_column(col)
-    groups: dict[tuple, list[tuple[Shard, list[ArchiveFile]]]] = {}
-    for s in shards:
-        until_ms = min(s.end_ms, now_ms)
-        files = planned_files(adapter, s, now_ms, job.source)
-        source = source_label(files, until_ms)
-        if job.source == "archive" and source != "archive":
-            source = "none: fails"  # archive only, and the archive cannot have it yet
-        groups.setdefault((s.market, s.dtype, s.symbol, s.interval, source), []).append((s, files))
-    for (market, dtype, symbol, interval, source), group in groups.items():
-        todo = [(s, files) for s, files in group if not done[s]]
-        requests = [
-            r
-            for s, files in todo
-            if source in ("rest", "archive+rest")
-            for r in adapter.requests(s, min(s.end_ms, now_ms), files[-1].end_ms if files else None)
-        ]
-        downloads = [f for _, files in todo for f in files]
-        weight = sum(r.weight for r in requests)
-        seconds = 0.0
-        if requests:
-            budget = settings.budgets[(job.exchange, requests[0].group)]
-            seconds += weight / budget.weight * budget.seconds
-        if downloads:
-            budget = settings.budgets[(job.exchange, downloads[0].group)]
-            seconds += sum(f.weight for f in downloads) / budget.weight * budget.seconds
-        cursor = "≥" if dtype == "aggtrades" and requests else ""  # later cursor pages unknown
-        table.add_row(
-            market,
-            f"{dtype} {interval}" if interval else dtype,
-            symbol,
-            source,
-            str(len(group)),
-            group[0][0].period,
-            group[-1][0].period,
-            str(len(group) - len(todo)),
-            str(len(todo)),
-            f"{len(downloads):,}",
-            f"{cursor}{weight:,}",
-            f"{cursor}{seconds:,.0f} s",
-        )
-    out.print(table)
 
 
 def _ms(moment: datetime) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -110,19 +109,3 @@ def plan(
 
 def is_partial(shard: Shard, now: datetime) -> bool:
     return shard.end > now
-
-
-def split_by_reach(
-    shards: tuple[Shard, ...],
-    since_ms: int | None,
-    rest_from: Callable[[Shard], int | None] = lambda shard: shard.start_ms,
-) -> tuple[tuple[Shard, ...], tuple[Shard, ...]]:
-    """(shards that can be served, shards that cannot): each needs REST from
-    `rest_from(shard)` on (its start by default; None: not at all, the archive covers it),
-    and REST serves nothing before `since_ms`."""
-    if since_ms is None:
-        return shards, ()
-    starts = [rest_from(s) for s in shards]
-    served = tuple(s for s, t in zip(shards, starts, strict=True) if t is None or t >= since_ms)
-    beyond = tuple(s for s, t in zip(shards, starts, strict=True) if t is not None and t < since_ms)
-    return served, beyond

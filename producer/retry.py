@@ -1,4 +1,5 @@
-"""Sending failed shards again, once their cause is fixed (`producer retry-failed`)."""
+"""Sending failed shards again, once their cause is fixed (`producer retry-failed`), and, when
+asked (`--incomplete`), the shards stored incomplete."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ def failed_shards(ledger: Ledger, keep: Callable[[Shard], bool]) -> dict[Shard, 
     """Shard -> reason of every shard that is failed now (not queued again) and `keep` keeps."""
     shards = sorted(s for s in map(Shard.parse, ledger.failures()) if keep(s))
     return {st.shard: st.reason or "" for st in ledger.states(shards) if st.state == "failed"}
+
+
+def incomplete_shards(ledger: Ledger, keep: Callable[[Shard], bool]) -> dict[Shard, str]:
+    """Shard -> why, of every stored shard `keep` keeps whose file lacks part of its period."""
+    shards = [s for s in ledger.planned() if keep(s)]
+    return {s: why for s, why in zip(shards, ledger.incomplete(shards), strict=True) if why}
 
 
 def resend_failed(

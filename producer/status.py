@@ -13,6 +13,8 @@ from storage.ledger import Ledger, ShardState
 from storage.shards import Shard
 
 STATES = ("done", "partial", "running", "queued", "failed", "missing")
+#: counted beside the states: stored (done or partial) with part of the period unreachable
+COLUMNS = (*STATES[:2], "incomplete", *STATES[2:])
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Group:
     queued: int = 0
     failed: int = 0
     missing: int = 0
+    incomplete: int = 0
     rows: int = 0
     bytes: int = 0
     first_period: str = ""
@@ -50,16 +53,19 @@ class Report:
     groups: list[Group] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
     dataset: Dataset | None = None
+    #: shards stored incomplete: {"shard", "reason"}
+    incomplete: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         totals = {
             name: sum(getattr(g, name) for g in self.groups)
-            for name in ("planned", *STATES, "rows", "bytes")
+            for name in ("planned", *COLUMNS, "rows", "bytes")
         }
         return {
             "dataset": None if self.dataset is None else asdict(self.dataset),
             "groups": [asdict(g) for g in self.groups],
             "failures": self.failures,
+            "incomplete": self.incomplete,
             "totals": totals,
         }
 
@@ -78,6 +84,9 @@ def report(states: Sequence[ShardState]) -> Report:
         group.last_period = s.period
         if st.state == "failed":
             out.failures.append({"shard": s.key, "reason": st.reason or ""})
+        if st.incomplete and st.state in ("done", "partial"):
+            group.incomplete += 1
+            out.incomplete.append({"shard": s.key, "reason": st.incomplete})
     out.groups = list(groups.values())
     return out
 
@@ -109,8 +118,8 @@ def render(rep: Report, console: Console) -> None:
         console.print("Nothing planned yet: run `producer enqueue --symbol BTCUSDT --years 2`.")
         return
     table = Table(title="shardfetch status")
-    for col in ("exchange", "market", "dtype", "symbol", "periods", *STATES, "rows", "size"):
-        table.add_column(col, justify="right" if col in (*STATES, "rows", "size") else "left")
+    for col in ("exchange", "market", "dtype", "symbol", "periods", *COLUMNS, "rows", "size"):
+        table.add_column(col, justify="right" if col in (*COLUMNS, "rows", "size") else "left")
     for g in rep.groups:
         name = f"{g.dtype} {g.interval}" if g.interval else g.dtype
         table.add_row(
@@ -119,10 +128,17 @@ def render(rep: Report, console: Console) -> None:
             name,
             g.symbol,
             f"{g.first_period} .. {g.last_period}",
-            *(str(getattr(g, s)) for s in STATES),
+            *(str(getattr(g, s)) for s in COLUMNS),
             f"{g.rows:,}",
             _size(g.bytes),
         )
     console.print(table)
     for failure in rep.failures:
         console.print(f"[red]failed[/red] {failure['shard']}: {failure['reason']}")
+    for shard in rep.incomplete:
+        console.print(f"[yellow]incomplete[/yellow] {shard['shard']}: {shard['reason']}")
+    if rep.incomplete:
+        console.print(
+            "incomplete shards hold what the exchange still serves; those of closed periods "
+            "count as done (`producer retry-failed --incomplete` fetches them again)"
+        )

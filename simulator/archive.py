@@ -151,7 +151,9 @@ class ArchiveStore:
         return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
     async def _file(self, spec: FileSpec) -> fmt.ArchiveFile:
-        key = (spec.market, spec.name)  # spot and futures files share names
+        # Spot and futures files share names, and so do klines and the price klines
+        # (BTCUSDT-1h-2024-01.zip under klines/ and markPriceKlines/).
+        key = (spec.market, spec.kind, spec.name)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]

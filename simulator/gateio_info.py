@@ -126,6 +126,13 @@ def _contracts(query: Query, ctx: Context) -> bytes:
     return _dumps([_contract(x, ctx) for x in catalog.listings(USDM)])
 
 
+def _one_contract(query: Query, ctx: Context) -> bytes:
+    """`/futures/usdt/contracts/{contract}`: one contract's record (its quanto_multiplier is
+    what a size in contracts is worth in base units)."""
+    symbol = gp.symbol(query, "contract", USDM)
+    return _dumps(_contract(catalog.listing(symbol, USDM), ctx))
+
+
 def _change(t: tickers.Ticker) -> str:
     return f"{100 * t.change_t / t.open_t:.2f}" if t.open_t else "0"
 
@@ -198,6 +205,7 @@ def _futures_tickers(query: Query, ctx: Context) -> bytes:
 ROUTES: dict[str, tuple[str, Callable[[Query, Context], bytes]]] = {
     "/spot/currency_pairs": ("gateio_spot_pairs", _currency_pairs),
     "/futures/usdt/contracts": ("gateio_futures_contracts", _contracts),
+    "/futures/usdt/contracts/{contract}": ("gateio_futures_contract", _one_contract),
     "/spot/tickers": ("gateio_spot_tickers", _spot_tickers),
     "/futures/usdt/tickers": ("gateio_futures_tickers", _futures_tickers),
 }

@@ -43,9 +43,11 @@ class DataType:
     `sort_key` orders a shard's rows and must increase strictly (sorted and unique);
     `time_column` places a row inside its shard's period. `interval`: shards carry a candle
     interval and rows step by it (gaps are missing slots); `ids`: rows step by one trade id
-    where the exchange's ids are contiguous (gaps are skipped ids); neither: no gap check.
-    `ohlc` types get the candle check (low <= open, close <= high, low > 0); columns in
-    `non_negative` must be >= 0 and in `positive` > 0.
+    where the exchange's ids are contiguous (gaps are skipped ids); `snapshots`: rows are
+    taken every so often at a step the exchange declares (its capability table), gaps are
+    missing snapshots; none of them: no gap check. `ohlc` types get the candle check
+    (low <= open, close <= high, and low > 0 unless `signed`: premium index rates go below
+    zero); columns in `non_negative` must be >= 0 and in `positive` > 0.
     """
 
     name: str
@@ -55,7 +57,9 @@ class DataType:
     period: Literal["month", "day"]
     interval: bool = False
     ids: bool = False
+    snapshots: bool = False
     ohlc: bool = False
+    signed: bool = False
     non_negative: tuple[str, ...] = ()
     positive: tuple[str, ...] = ()
 
@@ -72,10 +76,10 @@ class DataType:
         return tuple(f.name for f in self.schema if pa.types.is_timestamp(f.type))
 
 
-def _candles(name: str) -> DataType:
+def _candles(name: str, signed: bool = False) -> DataType:
     return DataType(
         name, CANDLES, "open_time", "open_time", "month", interval=True, ohlc=True,
-        non_negative=CANDLE_VOLUMES,
+        signed=signed, non_negative=CANDLE_VOLUMES,
     )  # fmt: skip
 
 
@@ -107,6 +111,21 @@ _TABLE = (
         sort_key="funding_time",
         time_column="funding_time",
         period="month",
+    ),
+    # The perpetual market's own series: mark, index and premium index price candles (the
+    # klines columns; the volumes and counts no exchange gives for them are null) ...
+    _candles("markklines"),
+    _candles("indexklines"),
+    _candles("premiumklines", signed=True),
+    # ... and open interest, snapshots at the exchange's finest history step.
+    DataType(
+        "openinterest",
+        pa.schema([("time", TIME), ("open_interest", F64), ("open_interest_value", F64)]),
+        sort_key="time",
+        time_column="time",
+        period="month",
+        snapshots=True,
+        non_negative=("open_interest", "open_interest_value"),
     ),
 )
 

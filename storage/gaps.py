@@ -30,15 +30,20 @@ def interval_ms(interval: str) -> int | None:
 CONTIGUOUS_IDS = "contiguous"
 
 
-def step(shard: Shard, trade_ids: str = CONTIGUOUS_IDS) -> int | None:
+def step(
+    shard: Shard, trade_ids: str = CONTIGUOUS_IDS, snapshot_ms: int | None = None
+) -> int | None:
     """The expected step of the shard's sort key between rows (its data type's rule): the
-    interval for candles, 1 for contiguous trade ids, None where rows have no fixed step
+    interval for candles, 1 for contiguous trade ids, `snapshot_ms` (the exchange's own
+    step, from its capability table) for snapshots, None where rows have no fixed step
     (funding periods vary, trade ids that do not count up by one)."""
     kind = shard.kind
     if kind.interval:
         return interval_ms(shard.interval or "")
     if kind.ids:
         return 1 if trade_ids == CONTIGUOUS_IDS else None
+    if kind.snapshots:
+        return snapshot_ms
     return None
 
 
@@ -51,13 +56,16 @@ def inner_gaps(values: np.ndarray, step_: int, before: int | None = None) -> lis
     return [(int(seq[i]) + step_, int(seq[i + 1])) for i in jumps]
 
 
-def edge_gaps(shard: Shard, first: int, last: int, *, complete: bool) -> list[Gap]:
-    """Candle slots missing before the first and, once the period is over, after the last row.
+def edge_gaps(
+    shard: Shard, first: int, last: int, *, complete: bool, snapshot_ms: int | None = None
+) -> list[Gap]:
+    """Candle slots (or snapshots) missing before the first and, once the period is over,
+    after the last row.
 
-    Only interval types have slots fixed by the calendar; trade ids carry on across shards.
+    Only time-stepped types have slots fixed by the calendar; trade ids carry on across shards.
     """
-    step_ = step(shard)
-    if not shard.kind.interval or step_ is None:
+    step_ = step(shard, snapshot_ms=snapshot_ms)
+    if not (shard.kind.interval or shard.kind.snapshots) or step_ is None:
         return []
     out = []
     if first - shard.start_ms >= step_:

@@ -53,16 +53,26 @@ def check_rows(
     complete: bool,
     source_gaps: set[Gap],
     trade_ids: str = CONTIGUOUS_IDS,
+    snapshot_ms: int | None = None,
+    unreachable: Gap | None = None,
+    why: str = "",
 ):
     """Order, duplicates, rows outside the period, gaps and value sanity of one shard's rows.
 
     `table` needs the data type's `checked` columns. A gap the writer recorded in the file's
     `source_gaps` is the exchange's own (a note); any other gap means rows were lost after the
-    exchange sent them (a problem).
+    exchange sent them (a problem). `unreachable` is the span of an *incomplete* shard that
+    neither REST nor the archive could serve (`why`): a note, and no gap inside it is one.
+    `snapshot_ms` is the step of snapshot rows (open interest), from the file's metadata.
     """
     out: list[Finding] = []
     key = shard.key
+    if unreachable is not None:
+        detail = f"{_when(unreachable[0])} .. {_when(unreachable[1])} UTC: {why}"
+        out.append(Finding("unreachable", key, detail, False, *unreachable))
     if table.num_rows == 0:
+        if unreachable is not None:
+            return out
         what = "the exchange had no rows for this period" if complete else "no rows yet"
         return [Finding("empty_at_source", key, what, False, shard.start_ms, shard.end_ms)]
     kind = shard.kind
@@ -79,11 +89,14 @@ def check_rows(
     outside = int(np.count_nonzero((times < shard.start_ms) | (times >= shard.end_ms)))
     if outside:
         out.append(Finding("outside_shard", key, f"{outside} rows outside the period", True))
-    step_ = step(shard, trade_ids)
+    step_ = step(shard, trade_ids, snapshot_ms)
     if step_ is not None:
         found = inner_gaps(unique, step_)
-        found += edge_gaps(shard, int(unique[0]), int(unique[-1]), complete=complete)
+        first, last = int(unique[0]), int(unique[-1])
+        found += edge_gaps(shard, first, last, complete=complete, snapshot_ms=snapshot_ms)
         for gap in found:
+            if unreachable is not None and unreachable[0] <= gap[0] <= gap[1] <= unreachable[1]:
+                continue  # said once above, as unreachable
             own = gap in source_gaps
             kind, why = ("source_gap", "empty at the exchange") if own else ("gap", "rows lost")
             out.append(Finding(kind, key, f"{_span(shard, gap)}: {why}", not own, *gap))
@@ -107,7 +120,8 @@ def _sanity(shard: Shard, table: pa.Table) -> list[Finding]:
             pc.or_kleene(pc.greater(lo, pc.min_element_wise(o, c)), pc.greater(lo, h)),
             pc.less(h, pc.max_element_wise(o, c)),
         )
-        bad = pc.or_kleene(bad, pc.less_equal(lo, 0))
+        if not kind.signed:
+            bad = pc.or_kleene(bad, pc.less_equal(lo, 0))
         count = pc.sum(bad).as_py() or 0
         if count:
             first = _ints(table.column(kind.time_column).filter(bad))[0]

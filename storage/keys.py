@@ -59,6 +59,9 @@ class Keys:
         self.lockless = p + "lockless"  # hash key -> ms a heal pass first saw it run unlocked
         self.failed = p + "failed"  # hash key -> reason
         self.files = p + "files"  # hash key -> JSON {rows, bytes, complete, source, ...}
+        #: hash key -> why part of its period could not be read (the file is stored; a
+        #: closed period counts as done)
+        self.incomplete = p + "incomplete"
         self.lock = p + "lock:"  # + shard key -> token of the worker fetching it
         self.presence = p + "workers"  # sorted set: worker id -> ms its heartbeat expires
         self.heal = p + "heal"  # exists while a heal pass's period runs (one pass per period)

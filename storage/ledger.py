@@ -123,6 +123,8 @@ class ShardState:
     reason: str | None = None
     rows: int = 0
     bytes: int = 0
+    #: why part of the stored period could not be read (a done shard is then *incomplete*)
+    incomplete: str | None = None
 
 
 class Ledger:
@@ -217,11 +219,14 @@ class Ledger:
         complete: bool,
         source: str,
         archive_sha256: str | None = None,
+        incomplete: str | None = None,
     ) -> None:
         """Record a committed file: done if its period had ended, else partial.
 
         Its size and, on object storage, its ETag are recorded; `archive_sha256` lists the
-        verified checksums of the archive files it was read from.
+        verified checksums of the archive files it was read from. `incomplete` says why part
+        of the period could not be read: such a shard of a closed period is done all the same
+        (a re-run does not fetch it again; see `reopen`).
         """
         info = {"rows": stored.rows, "bytes": stored.bytes, "complete": complete, "source": source}
         if stored.etag:
@@ -233,6 +238,10 @@ class Ledger:
         pipe.sadd(k.done if complete else k.partial, shard.key)
         pipe.srem(k.partial if complete else k.done, shard.key)
         pipe.hset(k.files, shard.key, json.dumps(info))
+        if incomplete:
+            pipe.hset(k.incomplete, shard.key, incomplete)
+        else:
+            pipe.hdel(k.incomplete, shard.key)
         pipe.hdel(k.failed, shard.key)
         self._clear_progress(pipe, shard)
         pipe.execute()
@@ -262,7 +271,8 @@ class Ledger:
         pipe.hmget(k.queued, keys)
         pipe.hmget(k.failed, keys)
         pipe.hmget(k.files, keys)
-        done, partial, running, queued, failed, files = pipe.execute()
+        pipe.hmget(k.incomplete, keys)
+        done, partial, running, queued, failed, files, incomplete = pipe.execute()
         out = []
         for i, shard in enumerate(shards):
             info = json.loads(files[i]) if files[i] else {}
@@ -279,12 +289,28 @@ class Ledger:
             else:
                 state = "missing"
             reason = failed[i].decode() if failed[i] is not None else None
-            out.append(
-                ShardState(
-                    shard, state, reason, int(info.get("rows", 0)), int(info.get("bytes", 0))
-                )
-            )
+            why = incomplete[i].decode() if incomplete[i] is not None else None
+            rows, size = int(info.get("rows", 0)), int(info.get("bytes", 0))
+            out.append(ShardState(shard, state, reason, rows, size, why))
         return out
+
+    def incomplete(self, shards: Sequence[Shard]) -> list[str | None]:
+        """Why each shard's stored file lacks part of its period; None for a whole one."""
+        if not shards:
+            return []
+        found = self.client.hmget(self.keys.incomplete, [s.key for s in shards])
+        return [None if why is None else why.decode() for why in found]
+
+    def reopen(self, shards: Sequence[Shard]) -> None:
+        """Take stored shards out of done and partial, so the next claim sends them again
+        (an incomplete shard that a source can now serve whole). Their files stay until a
+        worker writes the new ones."""
+        keys = [s.key for s in shards]
+        if keys:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.srem(self.keys.done, *keys)
+            pipe.srem(self.keys.partial, *keys)
+            pipe.execute()
 
     def files(self) -> dict[str, dict]:
         """Shard key -> {rows, bytes, complete, source, etag?, archive_sha256?} of every file."""
@@ -316,12 +342,17 @@ class Ledger:
             pipe.hset(k.files, f.shard.key, json.dumps(info))
             pipe.sadd(k.planned, f.shard.key)
             pipe.hdel(k.failed, f.shard.key)
+            if f.metadata.get("incomplete"):
+                pipe.hset(k.incomplete, f.shard.key, f.metadata["incomplete"])
+            else:
+                pipe.hdel(k.incomplete, f.shard.key)
         keys = {f.shard.key for f in stored}
         gone = [key for key in known - keys if not store.exists(Shard.parse(key))]
         for key in gone:
             pipe.srem(k.done, key)
             pipe.srem(k.partial, key)
             pipe.hdel(k.files, key)
+            pipe.hdel(k.incomplete, key)
         pipe.execute()
         done = sum(f.complete for f in stored)
         return Rebuilt(done, len(stored) - done, len(keys - known), len(gone))

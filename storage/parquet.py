@@ -51,8 +51,8 @@ class ShardWriter:
     file, and every row must fall inside the shard's period. A writer that is not committed
     (an exception, a kill) leaves nothing at the shard's path; the store's
     `remove_leftovers` clears what a killed writer left behind (a temp file, an incomplete
-    upload). The gaps the rows have (candle slots or trade ids the exchange did not send)
-    are recorded in the file's `source_gaps` metadata.
+    upload). The gaps the rows have (candle slots, snapshots at `snapshot_ms` or trade ids
+    the exchange did not send) are recorded in the file's `source_gaps` metadata.
     """
 
     def __init__(
@@ -76,7 +76,9 @@ class ShardWriter:
         self._rows = 0
         self._last_key: object | None = None
         self._complete = metadata.get("complete", "true") == "true"
-        self._step = step(shard, metadata.get("trade_ids", CONTIGUOUS_IDS))
+        snapshot_ms = metadata.get("snapshot_ms")
+        self._snapshot_ms = int(snapshot_ms) if snapshot_ms else None
+        self._step = step(shard, metadata.get("trade_ids", CONTIGUOUS_IDS), self._snapshot_ms)
         self._gaps: list[Gap] = []
         self._first: int | None = None
         self._last: int | None = None
@@ -150,7 +152,13 @@ class ShardWriter:
         self._flush(final=True)
         gaps = list(self._gaps)
         if self._first is not None and self._last is not None:
-            gaps += edge_gaps(self.shard, self._first, self._last, complete=self._complete)
+            gaps += edge_gaps(
+                self.shard,
+                self._first,
+                self._last,
+                complete=self._complete,
+                snapshot_ms=self._snapshot_ms,
+            )
         self._writer.add_key_value_metadata({"source_gaps": to_metadata(sorted(gaps))})
         self._writer.close()
         done = self._sink.commit()

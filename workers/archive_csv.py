@@ -95,9 +95,11 @@ def read_batches(
                 false_values=FALSE_VALUES,
             )
             with csv.open() as body:
-                for batch in pacsv.open_csv(body, read_options=read, convert_options=convert):
-                    if batch.num_rows:
-                        batch = archive.to_batch(batch, shard)
+                rows = 0
+                for raw in pacsv.open_csv(body, read_options=read, convert_options=convert):
+                    if raw.num_rows:
+                        batch = archive.to_batch(raw, shard, rows)
+                        rows += raw.num_rows
                         if file is not None:
                             batch = _within(
                                 batch, shard.kind.time_column, file.start_ms, file.end_ms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import tempfile
 import threading
@@ -23,11 +24,13 @@ from storage.ledger import LOST, RETAKEN, Ledger
 from storage.parquet import ShardWriter, StoredFile
 from storage.shards import Shard
 from storage.store import Store
-from workers.archive import source as sourcing_of
+from workers.archive import Gathered, gather_files
 from workers.archive_csv import read_batches
 from workers.edge import REDIS_DOWN, until_redis
+from workers.exchanges import columns as col
 from workers.fetch import fetch_shard
 from workers.runtime import Runtime
+from workers.sourceplan import SourcePlan, plan_sources
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,7 +63,7 @@ class Lease:
 class Outcome:
     shard: str
     state: str  # done | partial | skipped
-    source: str = ""  # archive | archive+rest | rest
+    source: str = ""  # the origin: archive | archive+rest | rest | none
     rows: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -118,8 +121,8 @@ def held(ledger: Ledger, shard: Shard, ttl_s: float, redis_wait_s: float) -> Ite
 def backfill(shard: Shard, rt: Runtime, source: str = "auto") -> Outcome:
     """Fetch and store `shard` unless it is done or another worker holds it.
 
-    `source` is auto (archive files for closed periods, REST for the rest and for anything
-    the archive lacks), archive (archive only, else fail) or rest. A complete file already
+    `source` is the mode: auto (archive files for closed periods, REST for the rest and for
+    anything the archive lacks), archive (archive only, else fail) or rest. A complete file already
     in place (its `done` mark lost with a Redis that lost its last second) is recorded, not
     fetched again. Errors propagate: TransientError for the task to retry, PermanentError
     (StorageUnwritable among them) to fail it; Redis being out of reach is waited out.
@@ -158,7 +161,9 @@ def _recorded_from_file(shard: Shard, rt: Runtime, on_redis: Callable) -> Outcom
         found = store.describe(store.path(shard))
     except (OSError, ValueError, pa.ArrowException):
         return None  # not a readable shard file: fetching writes a good one over it
-    if found.shard != shard or not found.complete:
+    if found.shard != shard or not found.complete or found.metadata.get("incomplete"):
+        # An incomplete file is fetched again: it is here because the shard was reopened
+        # (a source may now serve it whole), or its record was lost (a fetch costs little).
         return None
     stored = StoredFile(found.path, found.rows, found.bytes, found.etag)
     sha256 = found.metadata.get("archive_sha256") or None
@@ -202,33 +207,26 @@ def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Calla
     until_ms = min(shard.end_ms, now_ms)
     complete = shard.end_ms <= now_ms
     adapter = rt.adapter(shard.exchange)
+    market = adapter.capabilities.market(shard.market)
+    plan = plan_sources(shard, market, now_ms, source)
     with tempfile.TemporaryDirectory(prefix="shardfetch-archive-") as tmp:
-        sourcing = rt.run(
-            sourcing_of(rt.downloader, adapter, shard, now_ms, until_ms, source, Path(tmp))
-        )
-        metadata = {
-            "source": sourcing.label,
-            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "complete": str(complete).lower(),
-            "trade_ids": adapter.trade_ids,
-        }
-        sha256 = ",".join(d.sha256 for d in sourcing.files)
-        if sourcing.files:
-            metadata["archive_files"] = ",".join(d.file.name for d in sourcing.files)
-            metadata["archive_sha256"] = sha256
+        gathered = rt.run(gather_files(rt.downloader, adapter, plan, Path(tmp)))
+        plan = gathered.plan
+        metadata = _metadata(plan, gathered, complete, adapter.trade_ids)
+        nulls = plan.nulls
 
         async def pump(writer: ShardWriter) -> None:
-            for downloaded in sourcing.files:
+            for downloaded in gathered.files:
                 for batch in read_batches(downloaded.path, adapter.archive, shard, downloaded.file):
-                    writer.write(batch)
-            if sourcing.rest_from_ms is None:
+                    writer.write(col.null_out(batch, nulls))
+            if plan.rest_from_ms is None:
                 return
             batches = fetch_shard(
                 rt.http,
                 adapter,
                 shard,
                 until_ms,
-                start_ms=sourcing.rest_from_ms,
+                start_ms=plan.rest_from_ms,
                 concurrency=rt.settings.page_concurrency,
                 attempts=rt.settings.page_attempts,
             )
@@ -239,34 +237,63 @@ def _store(shard: Shard, rt: Runtime, source: str, lease: Lease, on_redis: Calla
                     lease.check()
                     if shard.kind.interval and not complete:
                         batch = _closed_candles(batch, now_ms)
-                    writer.write(batch)
+                    writer.write(col.null_out(batch, nulls))
 
         with _writing(store, shard), ShardWriter(store, shard, metadata) as writer:
             rt.run(pump(writer))
             lease.check()  # a worker that took the shard over writes it; we write nothing
             stored = writer.commit()
 
+    sha256 = metadata.get("archive_sha256")
+
     def record() -> None:
         rt.ledger.mark_stored(
-            shard, stored, complete=complete, source=sourcing.label, archive_sha256=sha256 or None
+            shard,
+            stored,
+            complete=complete,
+            source=plan.origin,
+            archive_sha256=sha256,
+            incomplete=plan.why if plan.incomplete else None,
         )
 
     on_redis(record, "mark stored")
     seconds = time.monotonic() - started
     state = "done" if complete else "partial"
     log.info(
-        "%s: %s from %s, %d rows, %d bytes, %.2fs",
+        "%s: %s from %s, %d rows, %d bytes, %.2fs%s",
         shard.key,
         state,
-        sourcing.label,
+        plan.origin,
         stored.rows,
         stored.bytes,
         seconds,
+        f"; incomplete: {plan.why}" if plan.incomplete else "",
     )
-    note = sourcing.note
+    note = "; ".join(n for n in (gathered.note, plan.why) if n)
     return Outcome(
-        shard.key, state, sourcing.label, stored.rows, stored.bytes, round(seconds, 3), note
+        shard.key, state, plan.origin, stored.rows, stored.bytes, round(seconds, 3), note
     )
+
+
+def _metadata(plan: SourcePlan, gathered: Gathered, complete: bool, trade_ids: str) -> dict:
+    """The file's key-value metadata: its origin, when, whether its period was over, and
+    what the plan says of it (the snapshot step, the span it could not read and why, the
+    archive files read and their SHA-256)."""
+    metadata = {
+        "source": plan.origin,
+        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "complete": str(complete).lower(),
+        "trade_ids": trade_ids,
+    }
+    if plan.snapshot_ms:
+        metadata["snapshot_ms"] = str(plan.snapshot_ms)
+    if plan.unreachable is not None:
+        metadata["incomplete"] = plan.why
+        metadata["unreachable"] = json.dumps(list(plan.unreachable))
+    if gathered.files:
+        metadata["archive_files"] = ",".join(d.file.name for d in gathered.files)
+        metadata["archive_sha256"] = ",".join(d.sha256 for d in gathered.files)
+    return metadata
 
 
 def _closed_candles(batch: pa.RecordBatch, now_ms: int) -> pa.RecordBatch:

@@ -119,7 +119,7 @@ def test_exchange_stores_ground_truth_from_its_own_queue(make_cluster, exchange)
     _check_funding(cluster, Shard(exchange, perp, "funding", "BTCUSDT", period))
     trades = Shard(exchange, spot, "aggtrades", "BTCUSDT", day.isoformat())
     if exchange == "mexc":  # REST keeps only recent hours and no archive: said, not queued
-        assert "skipping 1 mexc aggtrades BTCUSDT" in " ".join(out.split()), out
+        assert "skipping 1 mexc spot aggtrades BTCUSDT" in " ".join(out.split()), out
         assert "download page" in " ".join(out.split())
         assert trades.key.encode() not in cluster.redis.smembers(cluster.keys.planned)
     else:
@@ -195,14 +195,16 @@ def test_plan_shows_the_source_per_shard_and_what_neither_source_can_serve(make_
     reach_ms = int(now.timestamp() * 1000) - 9_900 * 3_600_000
     boundary = next(m for m in reversed(months) if m.value // 10**6 <= reach_ms)
     assert archived[3] in (f"{boundary:%Y-%m}", f"{boundary + pd.DateOffset(months=1):%Y-%m}")
-    assert "which has no volume: stored null (REST cannot serve them whole)" in text
-    # 15m is not archived: what REST cannot reach is said up front and not queued
+    assert "which has no volume (REST cannot serve them whole): stored null" in text
+    # 15m is not archived: what REST cannot reach at all is said up front and not queued,
+    # and the month REST reaches into is stored incomplete
     text = _dry_run(cluster, "gateio", "--data", "klines", "--interval", "15m", "--years", "2")
     assert "skipping" in text and "latest 10,000 15m candles" in text, text
     assert "the archive has no file for them" in text
+    assert "1 gateio spot klines 15m BTCUSDT shard(s)" in text and "stored incomplete" in text
     # Bybit trades: closed days from its archive, today from nowhere
     text = _dry_run(cluster, "bybit", "--data", "aggtrades", "--days", "3")
-    assert "skipping 1 bybit aggtrades BTCUSDT shard(s)" in text, text
+    assert "skipping 1 bybit spot aggtrades BTCUSDT shard(s)" in text, text
     assert f"│ archive │ 2 │ {now.date() - timedelta(days=2)} │" in text
     assert not cluster.redis.smembers(cluster.keys.planned)
 
@@ -238,7 +240,7 @@ def test_mixed_job_on_four_queues_where_a_10x_slower_venue_holds_no_one_back(tmp
     logs = {x: (tmp_path / f"worker-{x}-w.log").read_text() for x in EXCHANGES}
     assert all("] received" in log and "succeeded" in log for log in logs.values())
     bybit_out = " ".join(outputs[EXCHANGES.index("bybit")].split())
-    assert "skipping 1 bybit aggtrades" in bybit_out, (
+    assert "skipping 1 bybit spot aggtrades" in bybit_out, (
         "today's trades: closed days come from the archive"
     )
     slow = next(f for f in finishes if f.exchange == SLOW_VENUE)

@@ -87,7 +87,7 @@ def test_gate_1m_month_older_than_rest_reaches_comes_from_the_archive(cluster) -
     plan = " ".join(dry.stdout.split())
     assert dry.returncode == 0 and "skipping" not in plan, plan
     assert "│ archive │ 1 │ 2024-02 │ 2024-02 │" in plan and "│ 29 │" in plan, plan
-    assert "which has no volume: stored null" in plan
+    assert "which has no volume (REST cannot serve them whole): stored null" in plan
     enqueue(cluster, "gateio", *window)
 
     shard = Shard("gateio", "spot", "klines", "BTCUSDT", "2024-02", "1m")

@@ -15,10 +15,12 @@ import pytest
 from storage.errors import ExchangeUnavailable
 from storage.shards import Shard, to_ms
 from workers import edge
-from workers.archive import ArchiveMissing, Undecodable, source
+from workers.archive import ArchiveMissing, Gathered, Undecodable, gather_files, planned_files
 from workers.download import Downloader
+from workers.exchanges.base import Adapter
 from workers.exchanges.bybit import Bybit
 from workers.exchanges.gateio import GateIo
+from workers.sourceplan import SourcePlan, plan_sources
 
 NOW = to_ms(datetime(2024, 6, 20, 12, tzinfo=UTC))  # Gate 1m REST reaches 2024-06-13 19:00
 GATE = GateIo({**GateIo.base_urls, "archive": "https://gate.test"})
@@ -59,21 +61,32 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(edge, "backoff_s", lambda attempt, **kw: 0.0)
 
 
+def plan_of(adapter: Adapter, shard: Shard, mode: str = "auto") -> SourcePlan:
+    return plan_sources(shard, adapter.capabilities.market(shard.market), NOW, mode)
+
+
 def gate_files(shard: Shard, skip: str = "") -> dict[str, bytes]:
-    body = gzip.compress(b"")
-    return {f.url: body for f in GATE.archive.files(shard, NOW) if skip not in f.url or not skip}
+    body = gzip.compress(b"", mtime=0)
+    planned = planned_files(GATE, plan_of(GATE, shard))
+    return {f.url: body for f in planned if skip not in f.url or not skip}
 
 
 def run(coro):
     return asyncio.run(coro)
 
 
+def source(downloader, adapter, shard, tmp: Path, mode: str = "auto") -> Gathered:
+    """Read the shard's planned archive files at NOW (`--source mode`)."""
+    return run(gather_files(downloader, adapter, plan_of(adapter, shard, mode), tmp))
+
+
 def test_a_missing_day_that_rest_reaches_is_taken_from_rest(tmp_path: Path) -> None:
     http = Http(gate_files(JUNE_1M, skip="-20240618."))
-    until_ms = NOW
-    out = run(source(Downloader(http), GATE, JUNE_1M, NOW, until_ms, "auto", tmp_path))
-    assert out.label == "archive+rest"
-    assert len(out.files) == 17 and out.rest_from_ms == to_ms(datetime(2024, 6, 18, tzinfo=UTC))
+    out = source(Downloader(http), GATE, JUNE_1M, tmp_path, "auto")
+    assert out.plan.origin == "archive+rest"
+    assert len(out.files) == 17 and out.plan.rest_from_ms == to_ms(
+        datetime(2024, 6, 18, tzinfo=UTC)
+    )
     assert "BTC_USDT-20240618.csv.gz is missing (HTTP 404)" in out.note
 
 
@@ -81,9 +94,9 @@ def test_an_archive_host_that_keeps_failing_hands_the_rest_to_rest_where_it_reac
     files = gate_files(JUNE_1M)
     down = next(url for url in files if url.endswith("-20240618.csv.gz"))
     http = Http(files, failing=(down,))
-    out = run(source(Downloader(http), GATE, JUNE_1M, NOW, NOW, "auto", tmp_path))
-    assert out.label == "archive+rest"
-    assert out.rest_from_ms == to_ms(datetime(2024, 6, 18, tzinfo=UTC))
+    out = source(Downloader(http), GATE, JUNE_1M, tmp_path, "auto")
+    assert out.plan.origin == "archive+rest"
+    assert out.plan.rest_from_ms == to_ms(datetime(2024, 6, 18, tzinfo=UTC))
     assert "HTTP 503" in out.note and http.gets.count(down) == 3
 
 
@@ -91,17 +104,13 @@ def test_an_archive_host_failing_where_rest_cannot_reach_is_retried_later(tmp_pa
     files = gate_files(JUNE_1M)
     down = next(url for url in files if url.endswith("-20240610.csv.gz"))
     with pytest.raises(ExchangeUnavailable, match="HTTP 503"):
-        run(
-            source(
-                Downloader(Http(files, failing=(down,))), GATE, JUNE_1M, NOW, NOW, "auto", tmp_path
-            )
-        )
+        source(Downloader(Http(files, failing=(down,))), GATE, JUNE_1M, tmp_path)
 
 
 def test_a_missing_day_older_than_rest_reaches_fails_the_shard_with_both_reasons(tmp_path):
     http = Http(gate_files(JUNE_1M, skip="-20240610."))
     with pytest.raises(ArchiveMissing) as failed:
-        run(source(Downloader(http), GATE, JUNE_1M, NOW, NOW, "auto", tmp_path))
+        source(Downloader(http), GATE, JUNE_1M, tmp_path, "auto")
     message = str(failed.value)
     assert "BTC_USDT-20240610.csv.gz is missing (HTTP 404)" in message
     assert "REST cannot serve it from 2024-06-10 00:00 UTC" in message
@@ -114,17 +123,19 @@ def test_a_file_that_never_decodes_is_retried_then_fails_where_rest_cannot_help(
     files[bad] = gzip.compress(b"1718000000,1,1,1,1,1\n")[:-6]  # cut short: no CRC trailer
     http = Http(files)
     with pytest.raises(Undecodable, match=r"does not decode as gzip.*after 3 attempts"):
-        run(source(Downloader(http), GATE, JUNE_1M, NOW, NOW, "auto", tmp_path))
+        source(Downloader(http), GATE, JUNE_1M, tmp_path, "auto")
     assert http.gets.count(bad) == 3
 
 
 def test_files_without_a_checksum_record_the_sha256_of_their_bytes(tmp_path: Path) -> None:
     files = gate_files(JUNE_1M)
-    out = run(source(Downloader(Http(files)), GATE, JUNE_1M, NOW, NOW, "auto", tmp_path))
-    assert out.label == "archive+rest" and out.rest_from_ms == to_ms(
+    out = source(Downloader(Http(files)), GATE, JUNE_1M, tmp_path, "auto")
+    assert out.plan.origin == "archive+rest" and out.plan.rest_from_ms == to_ms(
         datetime(2024, 6, 20, tzinfo=UTC)
     )
-    assert {d.sha256 for d in out.files} == {hashlib.sha256(gzip.compress(b"")).hexdigest()}
+    assert {d.sha256 for d in out.files} == {
+        hashlib.sha256(gzip.compress(b"", mtime=0)).hexdigest()
+    }
 
 
 PAGE = '<a href="BTCUSDT_2024-06-17.csv.gz">BTCUSDT_2024-06-17.csv.gz</a>'
@@ -133,7 +144,7 @@ PAGE = '<a href="BTCUSDT_2024-06-17.csv.gz">BTCUSDT_2024-06-17.csv.gz</a>'
 def test_a_day_the_directory_does_not_list_fails_with_the_reason(tmp_path: Path) -> None:
     http = Http({"https://bybit.test/spot/BTCUSDT/": PAGE.encode()})
     with pytest.raises(ArchiveMissing) as failed:
-        run(source(Downloader(http), BYBIT, BYBIT_DAY, NOW, BYBIT_DAY.end_ms, "auto", tmp_path))
+        source(Downloader(http), BYBIT, BYBIT_DAY, tmp_path, "auto")
     message = str(failed.value)
     assert "https://bybit.test/spot/BTCUSDT/ lists no file for BTCUSDT from 2024-06-18" in message
     assert "REST cannot serve it" in message and "latest 1,000 trades" in message
@@ -143,14 +154,14 @@ def test_a_day_the_directory_does_not_list_fails_with_the_reason(tmp_path: Path)
 def test_archive_mode_names_what_the_directory_lacks(tmp_path: Path) -> None:
     http = Http({"https://bybit.test/spot/BTCUSDT/": PAGE.encode()})
     with pytest.raises(ArchiveMissing, match="lists no file for BTCUSDT from 2024-06-18"):
-        run(source(Downloader(http), BYBIT, BYBIT_DAY, NOW, BYBIT_DAY.end_ms, "archive", tmp_path))
+        source(Downloader(http), BYBIT, BYBIT_DAY, tmp_path, "archive")
 
 
 def test_a_symbol_without_a_directory_fails_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(
         ArchiveMissing, match=r"directory https://bybit.test/spot/BTCUSDT/ is missing"
     ):
-        run(source(Downloader(Http({})), BYBIT, BYBIT_DAY, NOW, BYBIT_DAY.end_ms, "auto", tmp_path))
+        source(Downloader(Http({})), BYBIT, BYBIT_DAY, tmp_path, "auto")
 
 
 def test_the_listing_is_fetched_once_per_symbol_and_charged_to_the_archive_budget(tmp_path):
@@ -167,16 +178,13 @@ def test_the_listing_is_fetched_once_per_symbol_and_charged_to_the_archive_budge
 
     async def all_days() -> list:
         return await asyncio.gather(
-            *(
-                source(downloader, BYBIT, d, NOW, d.end_ms, "auto", tmp_path / d.period)
-                for d in days
-            )
+            *(gather_files(downloader, BYBIT, plan_of(BYBIT, d), tmp_path / d.period) for d in days)
         )
 
     for d in days:
         (tmp_path / d.period).mkdir()
     outs = run(all_days())
-    assert [o.label for o in outs] == ["archive"] * 3
+    assert [o.plan.origin for o in outs] == ["archive"] * 3
     assert http.gets.count(listing) == 1
     assert http.charged.count(("bybit", "archive", 1)) == 4, "the page and three files"
 

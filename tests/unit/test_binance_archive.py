@@ -14,18 +14,26 @@ import pytest
 from storage.local import LocalStore
 from storage.schemas import SCHEMAS
 from storage.shards import Shard, to_ms
-from workers.archive import planned_files, source_label
+from workers.archive import planned_files
 from workers.archive_csv import read_batches
 from workers.exchanges.binance import Binance
 from workers.exchanges.binance_archive import BinanceArchive
+from workers.sourceplan import SourcePlan, plan_sources
 
 BASE = "https://archive.test"
 ARCHIVE = BinanceArchive(BASE)
 NOW = to_ms(datetime(2024, 3, 4, 12, tzinfo=UTC))
 
 
+ADAPTER = Binance({**Binance.base_urls, "archive": BASE})
+
+
 def spot_klines(period: str, interval: str = "1m") -> Shard:
     return Shard("binance", "spot", "klines", "BTCUSDT", period, interval)
+
+
+def plan_of(shard: Shard, mode: str = "auto", now_ms: int = NOW) -> SourcePlan:
+    return plan_sources(shard, ADAPTER.capabilities.market(shard.market), now_ms, mode)
 
 
 FILES = {
@@ -61,7 +69,7 @@ FILES = {
 
 @pytest.mark.parametrize(("shard", "paths"), FILES.values(), ids=FILES)
 def test_archive_files_cover_only_closed_periods(shard: Shard, paths: list[str]) -> None:
-    files = ARCHIVE.files(shard, NOW)
+    files = planned_files(ADAPTER, plan_of(shard, "archive"))
     assert [f.url for f in files] == [BASE + p for p in paths]
     if files:
         assert files[0].start_ms == shard.start_ms
@@ -70,19 +78,17 @@ def test_archive_files_cover_only_closed_periods(shard: Shard, paths: list[str])
 
 
 def test_auto_leaves_funding_to_rest_because_the_archive_has_no_mark_price() -> None:
-    adapter = Binance({**Binance.base_urls, "archive": BASE})
     funding = Shard("binance", "usdm", "funding", "BTCUSDT", "2024-02")
-    assert planned_files(adapter, funding, NOW, "auto") == []
-    assert len(planned_files(adapter, funding, NOW, "archive")) == 1
-    assert planned_files(adapter, spot_klines("2024-01"), NOW, "rest") == []
+    assert plan_of(funding).files == () and plan_of(funding).origin == "rest"
+    assert len(planned_files(ADAPTER, plan_of(funding, "archive"))) == 1
+    assert plan_of(funding, "archive").archive_lacks == ("mark_price",)
+    assert planned_files(ADAPTER, plan_of(spot_klines("2024-01"), "rest")) == []
 
 
-def test_source_label_says_what_a_shard_is_read_from() -> None:
-    files = ARCHIVE.files(spot_klines("2024-03"), NOW)
-    assert source_label(files, NOW) == "archive+rest"
-    closed = spot_klines("2024-01")
-    assert source_label(ARCHIVE.files(closed, NOW), closed.end_ms) == "archive"
-    assert source_label([], NOW) == "rest"
+def test_the_origin_says_what_a_shard_is_read_from() -> None:
+    assert plan_of(spot_klines("2024-03")).origin == "archive+rest"
+    assert plan_of(spot_klines("2024-01")).origin == "archive"
+    assert plan_of(spot_klines("2024-01"), "rest").origin == "rest"
 
 
 @pytest.mark.parametrize(
@@ -165,7 +171,10 @@ def test_an_empty_csv_yields_no_rows(tmp_path: Path) -> None:
 def test_archive_downloads_are_charged_to_a_declared_budget() -> None:
     adapter = Binance(Binance.base_urls)
     assert adapter.archive is not None
-    for file in adapter.archive.files(spot_klines("2024-03"), NOW):
+    plan = plan_sources(spot_klines("2024-03"), adapter.capabilities.market("spot"), NOW, "auto")
+    files = planned_files(adapter, plan)
+    assert len(files) == 3
+    for file in files:
         assert file.group in Binance.rate_limits and file.weight == 1
         assert file.url.startswith(Binance.base_urls["archive"] + "/data/spot/daily/klines/")
 

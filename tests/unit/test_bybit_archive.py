@@ -21,8 +21,10 @@ from storage.schemas import SCHEMAS
 from storage.shards import Shard, to_ms
 from workers.archive import planned_files
 from workers.archive_csv import read_batches
+from workers.exchanges.base import ArchiveFile
 from workers.exchanges.bybit import Bybit
 from workers.exchanges.bybit_archive import listed_names
+from workers.sourceplan import plan_sources
 
 BASE = "https://public.bybit.test"
 ADAPTER = Bybit({**Bybit.base_urls, "archive": BASE})
@@ -61,10 +63,15 @@ def test_the_listing_is_the_symbols_directory() -> None:
     assert ARCHIVE.listing_url(Shard("bybit", "spot", "klines", "BTCUSDT", "2024-03", "1m")) is None
 
 
+def files(shard: Shard, page: str | None = None) -> list[ArchiveFile]:
+    """The files of the spans the plan asks for, as `page` lists them (None: planning)."""
+    plan = plan_sources(shard, ADAPTER.capabilities.market(shard.market), NOW, "archive")
+    named = (ARCHIVE.file(shard, span, page) for span in plan.files)
+    return [f for f in named if f is not None]
+
+
 def names(shard: Shard, page: str | None) -> list[tuple[str, int, int]]:
-    return [
-        (f.url.removeprefix(BASE), f.start_ms, f.end_ms) for f in ARCHIVE.files(shard, NOW, page)
-    ]
+    return [(f.url.removeprefix(BASE), f.start_ms, f.end_ms) for f in files(shard, page)]
 
 
 def test_a_listed_daily_file_is_read() -> None:
@@ -93,11 +100,11 @@ def test_without_the_page_the_plan_assumes_the_daily_file_of_each_closed_day() -
 
 
 def test_files_are_gzip_without_checksum_charged_to_the_archive_budget() -> None:
-    (file,) = ARCHIVE.files(DAY, NOW, NGINX_PAGE)
+    (file,) = files(DAY, NGINX_PAGE)
     assert file.packing == "gzip" and file.checksum_url is None
     assert file.group == "archive" and "archive" in Bybit.rate_limits
-    assert ARCHIVE.missing_columns(DAY) == ()
-    assert planned_files(ADAPTER, DAY, NOW, "auto") == ARCHIVE.files(DAY, NOW)
+    plan = plan_sources(DAY, ADAPTER.capabilities.market("spot"), NOW, "auto")
+    assert plan.archive_lacks == () and planned_files(ADAPTER, plan) == files(DAY)
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -107,7 +114,7 @@ def write_gzip(path: Path, text: str) -> Path:
 
 
 def read(tmp_path: Path, text: str, shard: Shard = DAY) -> pa.Table:
-    file = ARCHIVE.files(shard, NOW)[0]
+    file = files(shard)[0]
     path = write_gzip(tmp_path / file.name, text)
     return pa.Table.from_batches(
         list(read_batches(path, ARCHIVE, shard, file)), SCHEMAS["aggtrades"]
@@ -145,7 +152,7 @@ def test_rows_read_by_header_name(tmp_path: Path, text: str) -> None:
 
 def test_a_months_dump_keeps_only_the_days_rows(tmp_path: Path) -> None:
     day = Shard("bybit", "spot", "aggtrades", "BTCUSDT", "2024-02-10")
-    (file,) = ARCHIVE.files(day, NOW, NGINX_PAGE)
+    (file,) = files(day, NGINX_PAGE)
     d0 = day.start_ms
     rows = [(1, d0 - 1), (1, d0), (2, d0 + 10), (1, d0 + 86_400_000)]  # ids restart daily
     text = "id,timestamp,price,volume,side\n" + "".join(f"{i},{t},100.0,1.0,buy\n" for i, t in rows)

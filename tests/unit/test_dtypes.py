@@ -16,7 +16,7 @@ def test_each_type_names_columns_of_its_own_schema(kind: DataType) -> None:
     assert {kind.sort_key, kind.time_column} <= names
     assert set(kind.checked) <= names and set(kind.non_negative + kind.positive) <= names
     assert kind.time_column in kind.time_columns
-    assert not (kind.interval and kind.ids), "one step rule per type"
+    assert kind.interval + kind.ids + kind.snapshots <= 1, "one step rule per type"
 
 
 def test_the_table_says_what_the_design_says() -> None:
@@ -25,7 +25,13 @@ def test_the_table_says_what_the_design_says() -> None:
         "klines": ("month", True, "open_time", "open_time"),
         "aggtrades": ("day", False, "agg_id", "time"),
         "funding": ("month", False, "funding_time", "funding_time"),
+        "markklines": ("month", True, "open_time", "open_time"),
+        "indexklines": ("month", True, "open_time", "open_time"),
+        "premiumklines": ("month", True, "open_time", "open_time"),
+        "openinterest": ("month", False, "time", "time"),
     }
+    assert [n for n, t in DTYPES.items() if t.signed] == ["premiumklines"]
+    assert [n for n, t in DTYPES.items() if t.snapshots] == ["openinterest"]
     assert DTYPES["klines"].checked == (
         "open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades",
         "taker_buy_base", "taker_buy_quote",
@@ -51,7 +57,7 @@ def test_shards_periods_and_gap_steps_follow_the_table() -> None:
 
 
 def test_an_unknown_type_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(InputError, match="choose from klines, aggtrades, funding"):
+    with pytest.raises(InputError, match="choose from klines, aggtrades, funding, markklines"):
         dtype("candles")
     with pytest.raises(InputError, match="goes with klines"):
         Shard("binance", "spot", "aggtrades", "BTCUSDT", "2024-02-29", "1m")

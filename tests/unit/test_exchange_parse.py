@@ -194,11 +194,16 @@ def test_gate_listing_is_the_oldest_candle_of_spot_arrays_or_futures_objects(gat
     assert gate.parse_listing(b"[]", "funding") is None
 
 
+def reach(adapter, market: str, dtype: str, interval: str | None = None):
+    return adapter.capabilities.market(market).capability(dtype, interval).rest.reach
+
+
 def test_gate_candles_beyond_10000_intervals_are_declared(gate):
     now = 1_760_000_000_000
-    reach = gate.rest_reach("klines", "1m", now)
-    assert now - reach.since_ms == 9_900 * 60_000 and "10,000" in reach.why
-    assert gate.rest_reach("funding", None, now) is None
+    candles = reach(gate, "spot", "klines", "1m")
+    assert now - candles.since_ms("1m", now) == 9_900 * 60_000
+    assert "10,000 1m candles" in candles.reason("1m")
+    assert reach(gate, "futures", "funding").since_ms(None, now) is None
 
 
 def test_gate_error_envelope(gate, fixture_bytes):
@@ -247,14 +252,16 @@ def test_bybit_errors_inside_http_200_and_403_ban(bybit, fixture_bytes):
 
 
 def test_bybit_trades_are_beyond_rest(bybit):
-    reach = bybit.rest_reach("aggtrades", None, 1_760_000_000_000)
-    assert reach.since_ms == 1_760_000_000_000 and "archive" in reach.why
+    trades = reach(bybit, "spot", "aggtrades")
+    assert trades.since_ms(None, 1_760_000_000_000) == 1_760_000_000_000
+    assert "archive" in trades.reason(None)
 
 
 def test_mexc_trade_history_is_beyond_rest(mexc):
-    reach = mexc.rest_reach("aggtrades", None, 1_760_000_000_000)
-    assert reach.since_ms == 1_760_000_000_000 and "download page" in reach.why
-    assert mexc.rest_reach("klines", "1m", 1_760_000_000_000) is None
+    trades = reach(mexc, "spot", "aggtrades")
+    assert trades.since_ms(None, 1_760_000_000_000) == 1_760_000_000_000
+    assert "download page" in trades.reason(None)
+    assert reach(mexc, "spot", "klines", "1m").since_ms("1m", 1_760_000_000_000) is None
 
 
 def test_bybit_kline_pages_stay_within_the_documented_200(bybit):

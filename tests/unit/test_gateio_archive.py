@@ -19,9 +19,10 @@ import pytest
 from storage.errors import DataError
 from storage.schemas import SCHEMAS
 from storage.shards import Shard, to_ms
-from workers.archive import planned_files, source_label
+from workers.archive import planned_files
 from workers.archive_csv import read_batches
 from workers.exchanges.gateio import GateIo
+from workers.sourceplan import SourcePlan, plan_sources
 
 BASE = "https://gatedata.test"
 ADAPTER = GateIo({**GateIo.base_urls, "archive": BASE})
@@ -33,8 +34,12 @@ def klines(period: str, interval: str = "1m") -> Shard:
     return Shard("gateio", "spot", "klines", "BTCUSDT", period, interval)
 
 
+def plan_of(shard: Shard, now_ms: int = NOW, mode: str = "archive") -> SourcePlan:
+    return plan_sources(shard, ADAPTER.capabilities.market(shard.market), now_ms, mode)
+
+
 def paths(shard: Shard) -> list[str]:
-    return [f.url.removeprefix(BASE) for f in ARCHIVE.files(shard, NOW)]
+    return [f.url.removeprefix(BASE) for f in planned_files(ADAPTER, plan_of(shard))]
 
 
 def test_1m_has_one_file_per_closed_day() -> None:
@@ -61,12 +66,12 @@ def test_intervals_the_archive_lacks_have_no_files(interval: str) -> None:
 
 
 def test_trades_and_funding_are_not_in_the_candle_archive() -> None:
-    assert ARCHIVE.files(Shard("gateio", "spot", "aggtrades", "BTCUSDT", "2024-01-15"), NOW) == []
-    assert ARCHIVE.files(Shard("gateio", "futures", "funding", "BTCUSDT", "2024-01"), NOW) == []
+    assert paths(Shard("gateio", "spot", "aggtrades", "BTCUSDT", "2024-01-15")) == []
+    assert paths(Shard("gateio", "futures", "funding", "BTCUSDT", "2024-01")) == []
 
 
 def test_files_are_gzip_without_checksum_charged_to_the_archive_budget() -> None:
-    files = ARCHIVE.files(klines("2024-01"), NOW)
+    files = planned_files(ADAPTER, plan_of(klines("2024-01")))
     assert all(f.packing == "gzip" and f.checksum_url is None for f in files)
     assert {f.group for f in files} == {"archive"} and "archive" in GateIo.rate_limits
     assert files[0].start_ms == klines("2024-01").start_ms
@@ -76,7 +81,10 @@ def test_files_are_gzip_without_checksum_charged_to_the_archive_budget() -> None
 
 
 def test_the_archive_lacks_base_volume() -> None:
-    assert ARCHIVE.missing_columns(klines("2024-01")) == ("volume",)
+    no_taker = ("trades", "taker_buy_base", "taker_buy_quote")
+    assert plan_of(klines("2024-01")).archive_lacks == ("volume",), "read from the archive"
+    assert plan_of(klines("2024-01"), mode="rest").archive_lacks == ()
+    assert plan_of(klines("2024-01"), mode="rest").nulls == no_taker
 
 
 # -- which source the plan chooses ---------------------------------------------------------
@@ -94,14 +102,13 @@ JUNE = to_ms(datetime(2024, 6, 20, 12, tzinfo=UTC))  # 1m reach: 2024-06-13 19:0
     ],
 )
 def test_auto_prefers_rest_only_where_rest_can_serve_the_whole_shard(shard, label) -> None:
-    files = planned_files(ADAPTER, shard, JUNE, "auto")
-    assert source_label(files, min(shard.end_ms, JUNE)) == label
+    assert plan_of(shard, JUNE, "auto").origin == label
 
 
 def test_archive_and_rest_modes_keep_their_meaning() -> None:
     may_1h = klines("2024-05", "1h")
-    assert len(planned_files(ADAPTER, may_1h, JUNE, "archive")) == 1
-    assert planned_files(ADAPTER, klines("2024-05"), JUNE, "rest") == []
+    assert len(planned_files(ADAPTER, plan_of(may_1h, JUNE, "archive"))) == 1
+    assert planned_files(ADAPTER, plan_of(klines("2024-05"), JUNE, "rest")) == []
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -128,7 +135,7 @@ ROWS = (
 )
 def test_rows_read_into_the_kline_schema(tmp_path: Path, text: str) -> None:
     shard = klines("2024-01")
-    file = ARCHIVE.files(shard, NOW)[0]
+    file = planned_files(ADAPTER, plan_of(shard))[0]
     path = write_gzip(tmp_path / file.name, text)
     table = pa.Table.from_batches(list(read_batches(path, ARCHIVE, shard, file)))
     assert table.schema == SCHEMAS["klines"]
@@ -147,7 +154,7 @@ def test_rows_read_into_the_kline_schema(tmp_path: Path, text: str) -> None:
 
 def test_rows_outside_the_files_day_are_dropped(tmp_path: Path) -> None:
     shard = klines("2024-01")
-    file = ARCHIVE.files(shard, NOW)[0]
+    file = planned_files(ADAPTER, plan_of(shard))[0]
     text = ROWS + "1704153600,1.0,1.0,1.0,1.0,1.0\n"  # the next day's first candle
     table = pa.Table.from_batches(
         list(read_batches(write_gzip(tmp_path / file.name, text), ARCHIVE, shard, file))

@@ -299,39 +299,12 @@ def _gate_plan(interval: str) -> tuple[Shard, ...]:
     ).shards
 
 
-@pytest.mark.parametrize(
-    ("interval", "served_first"),
-    [
-        ("1m", None),  # a week of reach: even June began too long ago
-        ("1h", "2023-05"),  # 9,900 hours before 2024-06-15 13:45 is 2023-04-29: April is cut
-        ("1d", "2022-06"),  # 27 years: all of it
-    ],
-)
-def test_gate_reach_splits_the_plan_before_anything_is_queued(interval, served_first):
-    from producer.plan import split_by_reach
+def test_the_warning_names_the_skipped_shards_and_why():
+    from producer.sources import sort_plans, unreachable_warning
     from workers.exchanges.gateio import GateIo
 
-    shards = _gate_plan(interval)
-    reach = GateIo(GateIo.base_urls).rest_reach("klines", interval, int(NOW.timestamp() * 1000))
-    served, beyond = split_by_reach(shards, reach.since_ms)
-    assert set(served) | set(beyond) == set(shards) and not set(served) & set(beyond)
-    assert (served[0].period if served else None) == served_first
-    assert all(s.start_ms < reach.since_ms for s in beyond)
-    assert served == () or served[-1].period == "2024-06"
-
-
-def test_no_reach_means_every_shard_is_served():
-    from producer.plan import split_by_reach
-
-    shards = _gate_plan("1h")
-    assert split_by_reach(shards, None) == (shards, ())
-
-
-def test_the_warning_names_the_skipped_shards_and_why():
-    from producer.job import unreachable_warning
-    from workers.exchanges.base import RestReach
-
-    shards = _gate_plan("1h")[:3]
-    line = unreachable_warning("gateio", shards, RestReach(0, "REST stops here"))
-    assert "skipping 3 gateio klines 1h BTCUSDT shard(s) 2022-06 .. 2022-08" in line
-    assert "REST stops here" in line and "nothing was queued for them" in line
+    adapter = GateIo({"": GateIo.base_urls[""]})  # REST only
+    sorted_ = sort_plans(adapter, _gate_plan("1h"), int(NOW.timestamp() * 1000), "auto")
+    line = unreachable_warning(sorted_.skipped[:3])
+    assert "skipping 3 gateio spot klines 1h BTCUSDT shard(s) 2022-06 .. 2022-08" in line
+    assert "latest 10,000 1h candles" in line and "nothing was queued for them" in line

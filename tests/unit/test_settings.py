@@ -10,9 +10,9 @@ import pytest
 from producer.job import Job, run_enqueue
 from storage.errors import ConfigError, InputError
 from storage.shards import Shard, to_ms
-from workers.archive import planned_files, source_label
 from workers.exchanges.binance import Binance
 from workers.settings import Budget, Settings
+from workers.sourceplan import plan_sources
 
 SPOT = ("binance", "spot")
 USDM = ("binance", "usdm")
@@ -23,8 +23,8 @@ JANUARY = Shard("binance", "spot", "klines", "BTCUSDT", "2024-01", "1m")
 
 def source_of(settings: Settings, shard: Shard = JANUARY) -> str:
     """What `--source auto` reads a closed shard from under these settings."""
-    files = planned_files(settings.adapter("binance"), shard, to_ms(NOW), "auto")
-    return source_label(files, shard.end_ms)
+    market = settings.adapter("binance").capabilities.market(shard.market)
+    return plan_sources(shard, market, to_ms(NOW), "auto").origin
 
 
 def test_rest_urls_of_a_simulator_without_an_archive_url_read_rest_only() -> None:
@@ -76,7 +76,7 @@ def test_source_archive_without_an_archive_is_refused_before_anything_is_asked()
         dtypes=["klines"],
         interval="1m",
         now=NOW,
-        source="archive",
+        mode="archive",
         start="2024-01-01",
         end="2024-03-01",
     )

@@ -11,14 +11,18 @@ import pyarrow as pa
 
 from storage.errors import ExchangeUnavailable, PermanentError, RateLimited, ShardfetchError
 from storage.shards import Shard
+from workers.capabilities import Capabilities
+from workers.sourceplan import Span
 
 
 @dataclass(frozen=True)
 class PageRequest:
     """One GET, with what the limiter must charge for it.
 
-    `until_ms` is the adapter's own continuation context: the exclusive time bound of the
-    window this request walks (cursor pages keep it when they hand out the next request).
+    `until_ms` and `context` are the adapter's own continuation context, never sent: the
+    exclusive time bound of the window this request walks (cursor pages keep it when they
+    hand out the next request), and facts an earlier page of the chain told (Gate's
+    contract size).
     `descending` marks a chain that walks back in time (newest page first, as Bybit and MEXC
     hand out history): the fetcher stores its pages in reverse, so each page must be sorted.
     """
@@ -29,17 +33,7 @@ class PageRequest:
     weight: int
     until_ms: int | None = None
     descending: bool = False
-
-
-@dataclass(frozen=True)
-class RestReach:
-    """How far back an exchange's REST API serves a data type: nothing before `since_ms`.
-
-    `why` says so in words for the plan ("Gate serves only the latest 10,000 candles").
-    """
-
-    since_ms: int
-    why: str
+    context: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,28 +90,25 @@ class CsvLayout:
 class Archive(Protocol):
     """An exchange's public archive of closed periods, as pure declarations.
 
-    An adapter that has one exposes it as its `archive` attribute; shared code lists,
-    downloads, verifies and streams the files (workers/archive.py, workers/download.py,
-    workers/archive_csv.py) and never sees the exchange.
+    Which periods have files is the capability table's (workers/capabilities.py) and the
+    source plan's; the archive names them and says how they read. An adapter that has one
+    exposes it as its `archive` attribute; shared code lists, downloads, verifies and
+    streams the files (workers/archive.py, workers/download.py, workers/archive_csv.py)
+    and never sees the exchange.
     """
 
     def listing_url(self, shard: Shard) -> str | None:
-        """A directory page to read before the shard's files are known; None: `files`
-        names them without one."""
+        """A directory page to read before the shard's files are known; None: file names
+        follow from the shard."""
         ...
 
-    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
-        """The files that cover a prefix of the shard from its start, in time order, using
-        only periods closed by `now_ms`; empty when the archive has nothing for it.
+    def file(self, shard: Shard, span: Span, listing: str | None = None) -> ArchiveFile | None:
+        """The file holding `span` of the shard (a month or a day the plan asks for).
 
-        With a `listing_url`, `listing` is that page's text and only files it lists are
-        returned; without the text (planning) the files the archive usually has are.
+        With a `listing_url`, `listing` is that page's text: the file it lists for the span,
+        or None if it lists none. Without the text (planning), the file the archive usually
+        has.
         """
-        ...
-
-    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
-        """Schema columns REST fills and the archive's files lack (left null); auto mode
-        prefers REST for a shard REST can serve whole."""
         ...
 
     def layout(self, shard: Shard, first_line: bytes) -> CsvLayout:
@@ -125,8 +116,9 @@ class Archive(Protocol):
         the archive has."""
         ...
 
-    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
-        """Rows read with `layout` as a batch in the dtype's schema (units normalised)."""
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard, first_row: int = 0) -> pa.RecordBatch:
+        """Rows read with `layout` as a batch in the dtype's schema (units normalised);
+        `first_row` is the number of rows of the file read before this batch."""
         ...
 
 
@@ -136,9 +128,6 @@ class Adapter(Protocol):
     base_urls: ClassVar[dict[str, str]]
     #: endpoint group -> default budget "weight/seconds" (`<EXCHANGE>_<GROUP>_RATE_LIMIT`)
     rate_limits: ClassVar[dict[str, str]]
-    #: data type -> market it is fetched from by default
-    markets: ClassVar[dict[str, str]]
-    intervals: ClassVar[tuple[str, ...]]
     #: "contiguous" (one id after another per market, so a skipped id is a gap), "sparse"
     #: (ids shared across markets) or "none" (no ids: agg_id is synthesised)
     trade_ids: ClassVar[str]
@@ -147,6 +136,9 @@ class Adapter(Protocol):
 
     #: the exchange's public archive of closed periods, or None
     archive: Archive | None
+    #: what each market serves (workers/capabilities.py), as configured: without an
+    #: archive URL, no archive
+    capabilities: Capabilities
 
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
@@ -167,14 +159,6 @@ class Adapter(Protocol):
     def usage(self, request: PageRequest, headers: Mapping[str, str]) -> Usage | None:
         """The weight the exchange reports this IP used, from a response's headers; None
         where it reports none. The limiter takes it in when it is more than it counted."""
-        ...
-
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        """The oldest time REST serves `dtype` from, judged at `now_ms`; None: all history.
-
-        Pure. The planner skips (and reports) shards whose part the archive does not cover
-        starts before it, so a job never fails midway on data the exchange cannot give.
-        """
         ...
 
     def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:

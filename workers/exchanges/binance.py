@@ -1,4 +1,8 @@
-"""Binance spot (klines, aggTrades) and USD-M futures (klines, aggTrades, funding) over REST."""
+"""Binance spot (klines, aggTrades) and USD-M futures (klines, aggTrades, funding, mark/index/
+premium index price klines, open interest history) over REST.
+
+Paths, page sizes, weights and budgets are the capability table's (binance_capabilities.py).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,18 @@ import pyarrow.compute as pc
 from storage.errors import PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities, Rest
 from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
-    RestReach,
     Usage,
     check_http,
     load_json,
     retry_after_s,
 )
 from workers.exchanges.binance_archive import BinanceArchive
+from workers.exchanges.binance_capabilities import BINANCE
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -45,22 +50,16 @@ INTERVAL_MS = {
     "1w": 168 * HOUR_MS,
     "1M": 28 * 24 * HOUR_MS,  # the shortest month: never fewer candles per page than planned
 }
-PATHS = {
-    ("spot", "klines"): "/api/v3/klines",
-    ("spot", "aggtrades"): "/api/v3/aggTrades",
-    ("usdm", "klines"): "/fapi/v1/klines",
-    ("usdm", "aggtrades"): "/fapi/v1/aggTrades",
-    ("usdm", "funding"): "/fapi/v1/fundingRate",
-}
-#: candles per page and the weight Binance charges for it; 499 is USD-M's cheapest per candle
-KLINE_PAGE = {"spot": (1000, 2), "usdm": (499, 2)}
-AGGTRADE_PAGE, AGGTRADE_WEIGHT = 1000, {"spot": 4, "usdm": 20}
-FUNDING_PAGE = 1000
+AGGTRADE_PAGE = 1000
+OPEN_INTEREST_PERIOD = "5m"
 #: `X-MBX-USED-WEIGHT-(intervalNum)(intervalLetter)`: the IP's weight used on this host
 USED_WEIGHT = re.compile(r"x-mbx-used-weight-(\d+)([smhd])", re.IGNORECASE)
 UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: the weight budget each endpoint group's answers report (funding has its own request count)
 WEIGHT_GROUP = {"spot": "spot", "usdm": "usdm", "usdm_funding": "usdm"}
+_OPEN_INTEREST_TYPE = pa.struct(
+    [("sumOpenInterest", pa.string()), ("sumOpenInterestValue", pa.string())]
+)
 
 _AGG_TYPE = pa.struct(
     [
@@ -107,8 +106,9 @@ _FUNDING_TYPE = pa.struct(
 
 
 def _decimals(values: pa.Array) -> pa.Array:
-    """Decimal strings to float64 in one vectorised cast; '' (no value) becomes null."""
-    strings = pc.cast(values, pa.string())
+    """Decimal strings to float64 in one vectorised cast; '' (no value) becomes null, and
+    spaces around a number are dropped (the docs' price klines show a volume of "0 ")."""
+    strings = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
     return pc.cast(pc.if_else(pc.equal(strings, ""), None, strings), pa.float64())
 
 
@@ -129,42 +129,50 @@ class Binance:
         "spot": "5700/60",
         "usdm": "2280/60",
         "usdm_funding": "475/300",
+        # /futures/data (open interest history): 1000 requests / 5 min per IP, weight 0.
+        "usdm_data": "950/300",
         # The archive host publishes no limit: five downloads a second per cluster is polite.
         "archive": "300/60",
     }
-    markets: ClassVar[dict[str, str]] = {"klines": "spot", "aggtrades": "spot", "funding": "usdm"}
-    intervals: ClassVar[tuple[str, ...]] = tuple(INTERVAL_MS)
+    #: every market as declared; an instance holds them as configured (no archive URL:
+    #: no archive)
+    capabilities: Capabilities = BINANCE
     trade_ids: ClassVar[str] = "contiguous"
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
         self.archive = BinanceArchive(self.urls["archive"]) if "archive" in self.urls else None
+        self.capabilities = BINANCE if self.archive else BINANCE.without_archive()
 
-    def _request(self, shard_market: str, dtype: str, params: dict, **kw) -> PageRequest:
-        url = self.urls[shard_market] + PATHS[(shard_market, dtype)]
-        group = "usdm_funding" if dtype == "funding" else shard_market
-        return PageRequest(url, tuple((k, str(v)) for k, v in params.items()), group, **kw)
+    def _rest(self, market: str, dtype: str) -> Rest:
+        cap = self.capabilities.market(market).capability(dtype, "1m")
+        assert cap is not None and cap.rest is not None, (market, dtype)
+        return cap.rest
+
+    def _request(self, market: str, rest: Rest, params: dict, **kw) -> PageRequest:
+        query = tuple((k, str(v)) for k, v in params.items())
+        return PageRequest(self.urls[market] + rest.path, query, rest.group, rest.weight, **kw)
 
     # -- planning -----------------------------------------------------------------------
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
         start, market = shard.start_ms if start_ms is None else start_ms, shard.market
-        if shard.dtype == "klines":
-            limit, weight = KLINE_PAGE[market]
-            step = limit * INTERVAL_MS[shard.interval]
+        rest = self._rest(market, shard.dtype)
+        if shard.kind.interval:  # klines and the mark, index and premium index klines
+            step = rest.page * INTERVAL_MS[shard.interval]
+            key = "pair" if shard.dtype == "indexklines" else "symbol"
             return [
                 self._request(
                     market,
-                    "klines",
+                    rest,
                     {
-                        "symbol": shard.symbol,
+                        key: shard.symbol,
                         "interval": shard.interval,
                         "startTime": t,
                         "endTime": min(t + step, until_ms) - 1,
-                        "limit": limit,
+                        "limit": rest.page,
                     },
-                    weight=weight,
                 )
                 for t in range(start, until_ms, step)
             ]
@@ -174,40 +182,56 @@ class Binance:
             return [
                 self._request(
                     market,
-                    "aggtrades",
+                    rest,
                     {
                         "symbol": shard.symbol,
                         "startTime": t,
                         "endTime": min(t + HOUR_MS, until_ms) - 1,
-                        "limit": AGGTRADE_PAGE,
+                        "limit": rest.page,
                     },
-                    weight=AGGTRADE_WEIGHT[market],
                     until_ms=min(t + HOUR_MS, until_ms),
                 )
                 for t in range(start, until_ms, HOUR_MS)
             ]
+        if shard.dtype == "openinterest":
+            step = rest.page * INTERVAL_MS[OPEN_INTEREST_PERIOD]
+            return [
+                self._request(
+                    market,
+                    rest,
+                    {
+                        "symbol": shard.symbol,
+                        "period": OPEN_INTEREST_PERIOD,
+                        "startTime": t,
+                        "endTime": min(t + step, until_ms) - 1,
+                        "limit": rest.page,
+                    },
+                    until_ms=min(t + step, until_ms),
+                )
+                for t in range(start, until_ms, step)
+            ]
         return [self._funding_request(shard.symbol, start, until_ms)]
 
     def _funding_request(self, symbol: str, start_ms: int, until_ms: int) -> PageRequest:
+        rest = self._rest("usdm", "funding")
         params = {"symbol": symbol, "startTime": start_ms, "endTime": until_ms - 1}
-        params["limit"] = FUNDING_PAGE
-        return self._request("usdm", "funding", params, weight=1, until_ms=until_ms)
-
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        return None  # Binance's REST API serves every data type back to the listing
+        params["limit"] = rest.page
+        return self._request("usdm", rest, params, until_ms=until_ms)
 
     def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:
+        """Funding's first row; for every other type the market's first 1m candle (the
+        perpetual's own series begin with its listing)."""
         if dtype == "funding":
             return self._funding_request(symbol, 0, 2**62)
         # startTime=0 answers with the first candle after listing: the symbol's first data.
         params = {"symbol": symbol, "interval": "1m", "startTime": 0, "limit": 1}
-        return self._request(market, "klines", params, weight=KLINE_PAGE[market][1])
+        return self._request(market, self._rest(market, "klines"), params)
 
     # -- parsing ------------------------------------------------------------------------
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """Klines and aggTrades pages go through `jsoncsv` (no Python object per row); a body
         it does not take, and funding, are parsed by the reference parser below."""
-        if shard.dtype == "klines":
+        if shard.kind.interval:  # klines, and the price klines in the same rows
             raw = jsoncsv.read(body, KLINE_ROWS)
             if raw is not None:
                 return Page(_cast_to(raw, SCHEMAS["klines"]))
@@ -224,10 +248,12 @@ class Binance:
             self.check(200, {}, body)
             raise PermanentError(f"binance: expected a list, got {body[:120]!r}")
         try:
-            if shard.dtype == "klines":
+            if shard.kind.interval:
                 return Page(self._klines(rows))
             if shard.dtype == "aggtrades":
                 return self._aggtrades(_aggtrade_columns(rows), request)
+            if shard.dtype == "openinterest":
+                return Page(_open_interest(rows, request))
             return self._funding(rows, request, shard)
         except (pa.ArrowException, TypeError, ValueError, KeyError, IndexError) as exc:
             raise PermanentError(
@@ -236,7 +262,11 @@ class Binance:
 
     def _klines(self, rows: list) -> pa.RecordBatch:
         """`[[1706630400000,"43519.34","43936.00","43171.00","43488.71","20.55",1706633999999,
-        "891428.42",3743,"10.91","473782.95","0"]]` — twelve columns, oldest first."""
+        "891428.42",3743,"10.91","473782.95","0"]]` — twelve columns, oldest first. Mark,
+        index and premium index klines come in the same rows with "0" volumes (stored null,
+        as their capability says) and a sample count where klines count trades:
+        `[[1591256460000,"9653.29201333","9654.56401333","9653.07367333","9653.07367333",
+        "0 ",1591256519999,"0",60,"0","0","0"]]` (the docs' "0 " and all)."""
         schema = SCHEMAS["klines"]
         if not rows:
             return _empty(schema)
@@ -297,7 +327,7 @@ class Binance:
         )
         nxt = None
         last_ms = rows[-1]["fundingTime"]
-        if len(rows) >= FUNDING_PAGE and last_ms + 1 < request.until_ms:
+        if len(rows) >= self._rest("usdm", "funding").page and last_ms + 1 < request.until_ms:
             nxt = self._funding_request(shard.symbol, last_ms + 1, request.until_ms)
         return Page(batch, nxt)
 
@@ -345,6 +375,28 @@ def _error_body(body: bytes) -> tuple[int | None, str | None]:
         return int(error["code"]), str(error["msg"])
     except (TypeError, KeyError, ValueError):
         return None, None
+
+
+def _open_interest(rows: list, request: PageRequest) -> pa.RecordBatch:
+    """`[{"symbol":"BTCUSDT","sumOpenInterest":"20403.63700000","sumOpenInterestValue":
+    "150570784.07809979","timestamp":"1583127900000"}]` — oldest first; `timestamp` is a
+    string in the docs' example and may be a number: read either."""
+    schema = SCHEMAS["openinterest"]
+    if not rows:
+        return _empty(schema)
+    raw = pa.array(rows, type=_OPEN_INTEREST_TYPE)
+    times = pa.array([int(r["timestamp"]) for r in rows], pa.int64())
+    batch = pa.RecordBatch.from_arrays(
+        [
+            _ms(times),
+            _decimals(raw.field("sumOpenInterest")),
+            _decimals(raw.field("sumOpenInterestValue")),
+        ],
+        schema=schema,
+    )
+    start_ms = int(dict(request.params)["startTime"])
+    keep = pc.and_(pc.greater_equal(times, start_ms), pc.less(times, request.until_ms))
+    return batch.filter(keep)
 
 
 def _aggtrade_columns(rows: list) -> pa.RecordBatch:

@@ -1,31 +1,29 @@
 """Binance's public data archive: which zipped CSV holds a shard, and how its columns read.
 
-Layout: `{base}/data/{spot|futures/um}/{monthly|daily}/{klines|aggTrades|fundingRate}/SYMBOL/
-[interval/]SYMBOL-{interval|aggTrades|fundingRate}-{YYYY-MM[-DD]}.zip`, each with a sibling
-`.zip.CHECKSUM`. Quirks handled here: spot files have no header and newer futures files do;
-spot files dated 2025-01-01 on carry microsecond times; the archive spells `1M` as `1mo`;
-the funding archive has no mark price.
+Layout: `{base}/data/{spot|futures/um}/{monthly|daily}/{KIND}/SYMBOL/[interval/]
+SYMBOL-{interval|KIND}-{YYYY-MM[-DD]}.zip`, each with a sibling `.zip.CHECKSUM`; KIND is
+klines, aggTrades, fundingRate (monthly), markPriceKlines, indexPriceKlines,
+premiumIndexKlines, or metrics (daily: open interest). Quirks handled here: spot files have
+no header and newer futures files do; spot files dated 2025-01-01 on carry microsecond
+times; the archive spells `1M` as `1mo`; the funding archive has no mark price; the price
+klines carry the klines' columns with "0" volumes; metrics times are UTC text.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from storage.schemas import SCHEMAS
-from storage.shards import Shard, to_ms
+from storage.shards import Shard
 from workers.exchanges.base import ArchiveFile, CsvLayout
+from workers.sourceplan import Span
 
-DAY_MS = 86_400_000
 #: any time value with 16 or more digits is in microseconds (spot files from 2025 on)
 MICROS_FROM = 10**15
 MARKET_PATH = {"spot": "spot", "usdm": "futures/um"}
-#: intervals with daily files; daily files are used for the open month only where a day holds
-#: at least half a REST page, so downloads never outnumber the pages they replace
-DAILY_INTERVALS = {"1s": 86_400, "1m": 1_440}
-HALF_PAGE = 500
 GROUP = "archive"
 
 I64, F64 = pa.int64(), pa.float64()
@@ -57,11 +55,36 @@ FUNDING_COLUMNS: dict[str, pa.DataType | None] = {
     "funding_interval_hours": None,
     "funding_rate": F64,
 }
+#: the daily `metrics` file: open interest every 5 minutes, `create_time` as UTC text
+#: (`2024-01-15 00:05:00`), then four long/short ratios that are not kept
+METRICS_COLUMNS: dict[str, pa.DataType | None] = {
+    "create_time": pa.timestamp("ms"),
+    "symbol": None,
+    "sum_open_interest": F64,
+    "sum_open_interest_value": F64,
+    "count_toptrader_long_short_ratio": None,
+    "sum_toptrader_long_short_ratio": None,
+    "count_long_short_ratio": None,
+    "sum_taker_long_short_vol_ratio": None,
+}
 TIME_COLUMNS = {
     "klines": ("open_time", "close_time"),
     "aggtrades": ("time",),
     "funding": ("funding_time",),
 }
+
+
+#: data type -> (the archive's kind, its file label; None: the shard's interval)
+KINDS: dict[str, tuple[str, str | None]] = {
+    "klines": ("klines", None),
+    "aggtrades": ("aggTrades", "aggTrades"),
+    "funding": ("fundingRate", "fundingRate"),
+    "markklines": ("markPriceKlines", None),
+    "indexklines": ("indexPriceKlines", None),
+    "premiumklines": ("premiumIndexKlines", None),
+    "openinterest": ("metrics", "metrics"),
+}
+INTERVAL_KINDS = ("klines", "markPriceKlines", "indexPriceKlines", "premiumIndexKlines")
 
 
 def _ms(values: pa.Array) -> pa.Array:
@@ -77,60 +100,32 @@ class BinanceArchive:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
-    def _file(
-        self,
-        shard: Shard,
-        cadence: str,
-        kind: str,
-        label: str,
-        day: str,
-        start_ms: int,
-        end_ms: int,
-    ) -> ArchiveFile:
-        folder = f"{shard.symbol}/{label}" if kind == "klines" else shard.symbol
-        url = (
-            f"{self.base_url}/data/{MARKET_PATH[shard.market]}/{cadence}/{kind}/{folder}/"
-            f"{shard.symbol}-{label}-{day}.zip"
-        )
-        return ArchiveFile(url, start_ms, end_ms, GROUP, checksum_url=url + ".CHECKSUM")
-
     def listing_url(self, shard: Shard) -> str | None:
         return None  # file names follow from the shard
 
-    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
-        if shard.market not in MARKET_PATH or (shard.dtype == "funding" and shard.market != "usdm"):
-            return []
-        whole = (shard.start_ms, shard.end_ms)
-        if shard.dtype == "aggtrades":
-            if shard.end_ms > now_ms:
-                return []
-            return [self._file(shard, "daily", "aggTrades", "aggTrades", shard.period, *whole)]
-        if shard.dtype == "funding":
-            if shard.end_ms > now_ms:
-                return []
-            return [
-                self._file(shard, "monthly", "fundingRate", "fundingRate", shard.period, *whole)
-            ]
-        label = "1mo" if shard.interval == "1M" else shard.interval
-        if shard.end_ms <= now_ms:
-            return [self._file(shard, "monthly", "klines", label, shard.period, *whole)]
-        if DAILY_INTERVALS.get(shard.interval or "", 0) < HALF_PAGE:
-            return []
-        out, day = [], shard.start
-        while to_ms(day + timedelta(days=1)) <= now_ms:
-            start = to_ms(day)
-            name = day.date().isoformat()
-            out.append(self._file(shard, "daily", "klines", label, name, start, start + DAY_MS))
-            day += timedelta(days=1)
-        return out
-
-    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
-        return ("mark_price",) if shard.dtype == "funding" else ()
+    def file(self, shard: Shard, span: Span, listing: str | None = None) -> ArchiveFile | None:
+        """`.../monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2024-01.zip` for a month,
+        `.../daily/aggTrades/BTCUSDT/BTCUSDT-aggTrades-2024-01-15.zip` for a day."""
+        if shard.market not in MARKET_PATH:
+            return None
+        kind, label = KINDS[shard.dtype]
+        if label is None:
+            label = "1mo" if shard.interval == "1M" else shard.interval
+        folder = f"{shard.symbol}/{label}" if kind in INTERVAL_KINDS else shard.symbol
+        day = datetime.fromtimestamp(span.start_ms / 1000, UTC).date().isoformat()
+        cadence, stamp = ("monthly", day[:7]) if span.cadence == "month" else ("daily", day)
+        url = (
+            f"{self.base_url}/data/{MARKET_PATH[shard.market]}/{cadence}/{kind}/{folder}/"
+            f"{shard.symbol}-{label}-{stamp}.zip"
+        )
+        return ArchiveFile(url, span.start_ms, span.end_ms, GROUP, checksum_url=url + ".CHECKSUM")
 
     def columns(self, shard: Shard) -> dict[str, pa.DataType | None]:
         """Columns in file order; None marks one that is not kept."""
-        if shard.dtype == "klines":
+        if shard.kind.interval:  # klines, and the price klines in the same columns
             return KLINE_COLUMNS
+        if shard.dtype == "openinterest":
+            return METRICS_COLUMNS
         if shard.dtype == "aggtrades":
             if shard.market == "spot":
                 return {**AGGTRADE_COLUMNS, "is_best_match": None}
@@ -148,11 +143,20 @@ class BinanceArchive:
         types = {name: kind for name, kind in columns.items() if kind is not None}
         return CsvLayout(tuple(columns), types, self.has_header(first_line))
 
-    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard, first_row: int = 0) -> pa.RecordBatch:
         """`1735689600000000,93576.00000000,…,True,True` (spot 2025, µs) or
         `1704067200000,42314.00,…` (ms): times to ms, columns in the schema's order."""
         schema = SCHEMAS[shard.dtype]
-        times = TIME_COLUMNS[shard.dtype]
+        if shard.dtype == "openinterest":
+            return pa.RecordBatch.from_arrays(
+                [
+                    pc.cast(raw.column("create_time"), schema.field("time").type),
+                    raw.column("sum_open_interest"),
+                    raw.column("sum_open_interest_value"),
+                ],
+                schema=schema,
+            )
+        times = TIME_COLUMNS["klines" if shard.kind.interval else shard.dtype]
         arrays = []
         for name in schema.names:
             if shard.dtype == "funding" and name == "mark_price":

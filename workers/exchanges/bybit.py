@@ -1,11 +1,12 @@
-"""Bybit v5: spot and linear klines, linear funding history, over REST.
+"""Bybit v5: spot and linear klines, linear funding history, mark/index/premium index klines and
+open interest, over REST.
 
 Quirks kept here: `category` on every request, interval names `1 … 720 D W M`, pages that
 come newest first, a funding page cap of 200, errors inside HTTP 200 bodies (`retCode`),
 and HTTP 403 for a rate-limit breach, after which the IP must wait about ten minutes.
 Trades: REST serves only the latest 1,000, so history comes from Bybit's public trade
-archive (bybit_archive.py), closed days only; `rest_reach` says so and the plan skips what
-the archive cannot have yet.
+archive (bybit_archive.py), closed days only; the capability table says so and the plan
+skips what the archive cannot have yet.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import pyarrow.compute as pc
 from storage.errors import ExchangeUnavailable, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities, Rest
 from workers.exchanges import columns as col
-from workers.exchanges.base import Page, PageRequest, RestReach, Usage, check_http, load_json
+from workers.exchanges.base import Page, PageRequest, Usage, check_http, load_json
 from workers.exchanges.bybit_archive import BybitArchive
+from workers.exchanges.bybit_capabilities import BYBIT, FIVE_MINUTES_MS
 from workers.exchanges.columns import INTERVAL_MS
+from workers.sourceplan import capability_of
 
 INTERVALS = {
     "1m": "1",
@@ -39,16 +43,15 @@ INTERVALS = {
     "1w": "W",
     "1M": "M",
 }
-# The reference and ccxt say 1000; the docs' kline page says [1, 200]. 200 is right under
-# either, and a larger limit that were cut silently would lose candles.
-KLINE_PAGE = 200
 FUNDING_PAGE = 200
+OPEN_INTEREST_INTERVAL, OPEN_INTEREST_STEP_MS = "5min", FIVE_MINUTES_MS
 FUNDING_WINDOW_MS = 8 * 24 * 3_600_000
 BAN_S = 600.0  # "wait at least 10 minutes" after an HTTP 403
 RATE_CODES = {10006, 10018}  # too many visits (per UID / per IP)
 TRANSIENT_CODES = {10000, 10016}  # server timeout, server error
 
 _FUNDING_TYPE = pa.struct([("fundingRate", pa.string()), ("fundingRateTimestamp", pa.string())])
+_OPEN_INTEREST_TYPE = pa.struct([("openInterest", pa.string()), ("timestamp", pa.string())])
 
 
 class Bybit:
@@ -61,52 +64,54 @@ class Bybit:
     # ten-minute ban, so the default keeps a sixth in reserve. The archive host publishes
     # no limit: five downloads (or directory pages) a second per cluster is polite.
     rate_limits: ClassVar[dict[str, str]] = {"ip": "500/5", "archive": "300/60"}
-    markets: ClassVar[dict[str, str]] = {
-        "klines": "spot",
-        "aggtrades": "spot",
-        "funding": "linear",
-    }
-    intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
+    #: every market as declared; an instance holds them as configured (no archive URL:
+    #: no archive)
+    capabilities: Capabilities = BYBIT
     trade_ids: ClassVar[str] = "sparse"  # archive trade ids restart every day
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
         self.archive = BybitArchive(urls["archive"]) if "archive" in urls else None
+        self.capabilities = BYBIT if self.archive else BYBIT.without_archive()
 
     def _get(self, path: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())
         return PageRequest(self.url + path, query, "ip", 1, **kw)
 
-    # -- planning -----------------------------------------------------------------------
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        if dtype == "aggtrades":
-            return RestReach(
-                now_ms,
-                "Bybit's REST API serves only its latest 1,000 trades (history is in its "
-                "public trade archive)",
-            )
-        return None
+    def _rest(self, shard: Shard) -> Rest:
+        rest = capability_of(shard, self.capabilities.market(shard.market)).rest
+        assert rest is not None
+        return rest
 
+    # -- planning -----------------------------------------------------------------------
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
         start = shard.start_ms if start_ms is None else start_ms
-        if shard.dtype == "klines":
-            step = KLINE_PAGE * INTERVAL_MS[shard.interval]
+        if shard.kind.interval:  # klines and the mark, index and premium index klines
+            rest = self._rest(shard)
+            step = rest.page * INTERVAL_MS[shard.interval]
             # start and end are inclusive: end one ms before the next window's first open.
             return [
                 self._get(
-                    "/v5/market/kline",
+                    rest.path,
                     {
                         "category": shard.market,
                         "symbol": shard.symbol,
                         "interval": INTERVALS[shard.interval],
                         "start": t,
                         "end": min(t + step, until_ms) - 1,
-                        "limit": KLINE_PAGE,
+                        "limit": rest.page,
                     },
                     until_ms=min(t + step, until_ms),
                 )
+                for t in range(start, until_ms, step)
+            ]
+        if shard.dtype == "openinterest":
+            rest = self._rest(shard)
+            step = rest.page * OPEN_INTEREST_STEP_MS
+            return [
+                self._open_interest_request(shard, t, min(t + step, until_ms))
                 for t in range(start, until_ms, step)
             ]
         if shard.dtype == "funding":
@@ -116,16 +121,28 @@ class Bybit:
                 self._funding_request(shard, t, min(t + FUNDING_WINDOW_MS, until_ms))
                 for t in range(start, until_ms, FUNDING_WINDOW_MS)
             ]
-        raise PermanentError("bybit: trade history is not served over REST (see rest_reach)")
+        raise PermanentError("bybit: trade history is not served over REST (its capabilities)")
 
     def _funding_request(self, shard: Shard, start_ms: int, until_ms: int) -> PageRequest:
         params = {"category": shard.market, "symbol": shard.symbol, "startTime": start_ms}
         params |= {"endTime": until_ms - 1, "limit": FUNDING_PAGE}
         return self._get("/v5/market/funding/history", params, until_ms=until_ms, descending=True)
 
+    def _open_interest_request(
+        self, shard: Shard, start_ms: int, until_ms: int, cursor: str = ""
+    ) -> PageRequest:
+        """Snapshots in [start_ms, until_ms), newest first; `cursor` continues to older ones."""
+        params = {"category": shard.market, "symbol": shard.symbol}
+        params |= {"intervalTime": OPEN_INTEREST_INTERVAL, "startTime": start_ms}
+        params |= {"endTime": until_ms - 1, "limit": self._rest(shard).page}
+        if cursor:
+            params["cursor"] = cursor
+        path = self._rest(shard).path
+        return self._get(path, params, until_ms=until_ms, descending=True)
+
     def listing_request(self, market: str, dtype: str, symbol: str) -> PageRequest:
         # Monthly candles without bounds: the latest 200 months, i.e. all since listing.
-        params = {"category": market, "symbol": symbol, "interval": "M", "limit": KLINE_PAGE}
+        params = {"category": market, "symbol": symbol, "interval": "M", "limit": 200}
         return self._get("/v5/market/kline", params)
 
     # -- parsing ------------------------------------------------------------------------
@@ -136,11 +153,14 @@ class Bybit:
 
     def parse_json(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """The reference parser: `json.loads`, then Arrow arrays from the Python rows."""
-        rows = _result(load_json(body), body).get("list") or []
+        result = _result(load_json(body), body)
+        rows = result.get("list") or []
         try:
-            if shard.dtype == "klines":
+            if shard.kind.interval:
                 cols = [pa.array(c) for c in zip(*rows, strict=False)]
                 return Page(self._klines(cols, request, shard))
+            if shard.dtype == "openinterest":
+                return self._open_interest(rows, result.get("nextPageCursor") or "", request, shard)
             return self._funding(rows, request, shard)
         except (pa.ArrowException, TypeError, ValueError, KeyError, IndexError) as exc:
             raise PermanentError(
@@ -152,18 +172,22 @@ class Bybit:
         "list":[["1670608800000","17071","17073","17027","17055.5","268611","15.74462667"]]},
         "retExtInfo":{},"time":1672025956592}` — start (ms), open, high, low, close, volume,
         turnover, all strings, newest first. For spot and linear, volume is in base and
-        turnover in quote. `cols` are the seven columns, Python-built or typed by jsoncsv."""
-        schema = SCHEMAS["klines"]
+        turnover in quote. Mark, index and premium index klines have the first five only:
+        `"list":[["1670608800000","17164.16","17164.16","17121.5","17131.64"]]`.
+        `cols` are the columns, Python-built."""
+        schema = SCHEMAS[shard.dtype]
         if not cols or not len(cols[0]):
             return col.empty(schema)
         n = len(cols[0])
         opens = col.epoch_ms(cols[0])
+        sized = len(cols) >= 7
         batch = pa.RecordBatch.from_arrays(
             [
                 opens,
-                *(col.decimals(cols[i]) for i in range(1, 6)),
+                *(col.decimals(cols[i]) for i in range(1, 5)),
+                col.decimals(cols[5]) if sized else pa.nulls(n, pa.float64()),
                 col.close_times(pc.cast(opens, pa.int64()), shard.interval),
-                col.decimals(cols[6]),
+                col.decimals(cols[6]) if sized else pa.nulls(n, pa.float64()),
                 pa.nulls(n, pa.int64()),
                 pa.nulls(n, pa.float64()),
                 pa.nulls(n, pa.float64()),
@@ -195,6 +219,28 @@ class Bybit:
         if len(rows) >= FUNDING_PAGE and oldest_ms > window_start:
             nxt = self._funding_request(shard, window_start, oldest_ms)
         return Page(batch, nxt)
+
+    def _open_interest(self, rows: list, cursor: str, request: PageRequest, shard: Shard) -> Page:
+        """`{"retCode":0,"retMsg":"OK","result":{"symbol":"BTCUSD","category":"inverse","list":
+        [{"openInterest":"461134384.00000000","timestamp":"1669571400000"}],"nextPageCursor":
+        ""},"retExtInfo":{},"time":1672053548579}` — newest first, strings, no value in quote
+        currency; a cursor continues to older snapshots of the window."""
+        schema = SCHEMAS["openinterest"]
+        if not rows:
+            return Page(col.empty(schema))
+        raw = pa.array(rows, type=_OPEN_INTEREST_TYPE)
+        times = col.epoch_ms(raw.field("timestamp"))
+        batch = pa.RecordBatch.from_arrays(
+            [times, col.decimals(raw.field("openInterest")), pa.nulls(len(rows), pa.float64())],
+            schema=schema,
+        )
+        batch = col.sort_batch(batch, "time")
+        start_ms = int(dict(request.params)["startTime"])
+        oldest_ms = pc.min(pc.cast(times, pa.int64())).as_py()
+        nxt = None
+        if cursor and oldest_ms > start_ms:
+            nxt = self._open_interest_request(shard, start_ms, request.until_ms, cursor)
+        return Page(col.window_filter(batch, "time", start_ms, request.until_ms), nxt)
 
     def parse_listing(self, body: bytes, dtype: str) -> int | None:
         rows = _result(load_json(body), body).get("list") or []

@@ -1,8 +1,17 @@
-"""Bybit's public trade archive (spot): which gzip CSV holds a day of trades, and how it reads.
+"""Bybit's public trade archive (spot and derivatives): which gzip CSV holds a day of trades,
+and how it reads.
 
 Bybit documents only that the archive exists (public.bybit.com). What follows is what public
 code that downloads from it observes, not checked against Bybit here:
 
+* Derivatives (`linear`): `{base}/trading/{SYMBOL}/` lists `{SYMBOL}{YYYY-MM-DD}.csv.gz` (no
+  separator before the date), header `timestamp,symbol,side,size,price,tickDirection,
+  trdMatchID,grossValue,homeNotional,foreignNotional` (newer files add `RPI`); `timestamp`
+  is seconds with four decimals, `side` the taker's (`Buy`/`Sell`), `size` in base units,
+  and a trade has no integer id (`trdMatchID` is a UUID): `agg_id` is the row's number in
+  its day's file, from 1, as for spot files.
+
+Spot:
 * `{base}/spot/{SYMBOL}/` is an HTML directory page of `<a href>` links; files are daily,
   `{SYMBOL}_{YYYY-MM-DD}.csv.gz`. Some sources describe monthly dumps,
   `{SYMBOL}_{YYYY-MM}.csv.gz`: a day the page lists no daily file for is read from the
@@ -22,6 +31,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,9 +40,19 @@ from storage.schemas import SCHEMAS
 from storage.shards import Shard
 from workers.exchanges import columns as col
 from workers.exchanges.base import ArchiveFile, CsvLayout
+from workers.sourceplan import Span
 
 GROUP = "archive"
-#: the columns read, by header name, and what they are read as
+#: market -> the archive's folder of its trades
+FOLDERS = {"spot": "spot", "linear": "trading"}
+#: the derivatives files' columns read, by header name (timestamps as text, read exactly)
+LINEAR_TYPES: dict[str, pa.DataType] = {
+    "timestamp": pa.string(),
+    "side": pa.string(),
+    "size": pa.float64(),
+    "price": pa.float64(),
+}
+#: the spot files' columns read, by header name, and what they are read as
 TYPES: dict[str, pa.DataType] = {
     "id": pa.int64(),
     "timestamp": pa.float64(),  # ms on spot, but tolerant of float seconds
@@ -61,29 +81,28 @@ class BybitArchive:
         self.base_url = base_url.rstrip("/")
 
     def listing_url(self, shard: Shard) -> str | None:
-        if shard.dtype != "aggtrades" or shard.market != "spot":
+        if shard.dtype != "aggtrades" or shard.market not in FOLDERS:
             return None
-        return f"{self.base_url}/spot/{shard.symbol}/"
+        return f"{self.base_url}/{FOLDERS[shard.market]}/{shard.symbol}/"
 
-    def _file(self, shard: Shard, name: str) -> ArchiveFile:
-        url = f"{self.base_url}/spot/{shard.symbol}/{name}"
-        return ArchiveFile(url, shard.start_ms, shard.end_ms, GROUP, packing="gzip")
-
-    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
-        if self.listing_url(shard) is None or shard.end_ms > now_ms:
-            return []
+    def file(self, shard: Shard, span: Span, listing: str | None = None) -> ArchiveFile | None:
+        """The day's `BTCUSDT_2024-03-15.csv.gz`; where the directory page lists none, the
+        month's dump `BTCUSDT_2024-03.csv.gz` (its rows outside the day are dropped)."""
+        folder = self.listing_url(shard)
+        if folder is None:
+            return None
+        names = None if listing is None else listed_names(listing)
+        if shard.market == "linear":
+            name = f"{shard.symbol}{shard.period}.csv.gz"
+            if names is not None and name not in names:
+                return None
+            return ArchiveFile(folder + name, span.start_ms, span.end_ms, GROUP, packing="gzip")
         daily = f"{shard.symbol}_{shard.period}.csv.gz"
-        if listing is None:
-            return [self._file(shard, daily)]
-        names = listed_names(listing)
-        if daily in names:
-            return [self._file(shard, daily)]
         monthly = f"{shard.symbol}_{shard.period[:7]}.csv.gz"
-        # The dump holds the whole month; the file's window keeps this day's rows.
-        return [self._file(shard, monthly)] if monthly in names else []
-
-    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
-        return ()
+        name = daily if names is None or daily in names else monthly
+        if names is not None and name not in names:
+            return None
+        return ArchiveFile(folder + name, span.start_ms, span.end_ms, GROUP, packing="gzip")
 
     def layout(self, shard: Shard, first_line: bytes) -> CsvLayout:
         """`id,timestamp,price,volume,side,rpi` then `1,1710288000123,71502.34,0.00215,buy,0`."""
@@ -91,20 +110,39 @@ class BybitArchive:
             cell.strip().strip('"').lower()
             for cell in first_line.decode("utf-8-sig", errors="replace").strip().split(",")
         ]
-        lacking = [name for name in TYPES if name not in header]
+        types = LINEAR_TYPES if shard.market == "linear" else TYPES
+        lacking = [name for name in types if name not in header]
         if lacking:
             raise DataError(
                 f"{shard.key}: a Bybit archive file must open with a header naming "
-                f"{','.join(TYPES)}; this one lacks {','.join(lacking)}: {first_line[:80]!r}"
+                f"{','.join(types)}; this one lacks {','.join(lacking)}: {first_line[:80]!r}"
             )
         # Unknown (and repeated) columns get names of their own and are skipped.
         names = tuple(
-            name if name in TYPES and header.index(name) == i else f"ignored_{i}"
+            name if name in types and header.index(name) == i else f"ignored_{i}"
             for i, name in enumerate(header)
         )
-        return CsvLayout(names, TYPES, header=True)
+        return CsvLayout(names, types, header=True)
 
-    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard, first_row: int = 0) -> pa.RecordBatch:
+        """Spot `1,1710288000123,71502.34,0.00215,buy`; derivatives
+        `1767225600.6864,BTCUSDT,Buy,0.004,87512.3,PlusTick,8e1a...,35004920,0.004,350.0492`
+        (its rows numbered from `first_row` + 1 as their ids)."""
+        if shard.market == "linear":
+            n = raw.num_rows
+            ids = pa.array(np.arange(first_row + 1, first_row + 1 + n, dtype=np.int64))
+            return pa.RecordBatch.from_arrays(
+                [
+                    ids,
+                    raw.column("price"),
+                    raw.column("size"),
+                    ids,
+                    ids,
+                    col.epoch_ms_from_seconds_text(raw.column("timestamp")),
+                    pc.equal(pc.utf8_lower(raw.column("side")), "sell"),
+                ],
+                schema=SCHEMAS["aggtrades"],
+            )
         ids = raw.column("id")
         return pa.RecordBatch.from_arrays(
             [

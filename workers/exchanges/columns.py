@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +42,20 @@ def decimals(values: pa.Array) -> pa.Array:
     return pc.cast(pc.if_else(pc.equal(strings, ""), None, strings), pa.float64())
 
 
+def contract_sizes(values: pa.Array, size: str) -> pa.Array:
+    """Counts of contracts, each `size` base units (a decimal string like "0.0001"), as
+    float64 base units. Divided by the inverse where that is whole (0.0001 -> / 10000), so
+    3 contracts of 1e-8 are 3e-08 as the decimal says, not 3.0000000000000004e-08."""
+    counts = decimals(values) if len(values) else pa.array([], pa.float64())
+    per = Decimal(size)
+    if per <= 0:
+        raise ValueError(f"a contract size must be positive, not {size!r}")
+    inverse = 1 / per
+    if inverse == inverse.to_integral_value():
+        return pc.divide(counts, float(inverse))
+    return pc.multiply(counts, float(per))
+
+
 def epoch_ms(values: pa.Array, unit_ms: int = 1) -> pa.Array:
     """Integer (or integer-string) epoch times in `unit_ms` units as timestamp[ms]."""
     ints = pc.cast(pc.cast(values, pa.string()), pa.int64()) if _texty(values) else values
@@ -67,6 +83,15 @@ def epoch_ms_by_magnitude(values: pa.Array) -> pa.Array:
     return pc.cast(pc.cast(pc.floor(ms), pa.int64()), TIME)
 
 
+def epoch_ms_from_seconds_text(values: pa.Array) -> pa.Array:
+    """Decimal seconds as text (`1767225600.6864`) to timestamp[ms], digit by digit: the
+    milliseconds are the first three decimals, with no float rounding in between."""
+    parts = pc.extract_regex(values, r"(?P<s>[0-9]+)(?:\.(?P<f>[0-9]{0,3}))?")
+    whole = pc.multiply(pc.cast(parts.field("s"), pa.int64()), 1000)
+    millis = pc.cast(pc.utf8_rpad(parts.field("f"), 3, "0"), pa.int64())
+    return pc.cast(pc.add(whole, millis), TIME)
+
+
 def _texty(values: pa.Array) -> bool:
     return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
 
@@ -88,6 +113,19 @@ def empty(schema: pa.Schema) -> pa.RecordBatch:
 
 def nulls(n: int, dtype: pa.DataType) -> pa.Array:
     return pa.nulls(n, dtype)
+
+
+def null_out(batch: pa.RecordBatch, names: tuple[str, ...]) -> pa.RecordBatch:
+    """The batch with the named columns null, whatever they held: what an exchange never
+    fills is stored null as its capability table says ("0" volumes of Binance's price
+    candles), so the table's word holds in every file."""
+    if not names or not batch.num_rows:
+        return batch
+    arrays = [
+        pa.nulls(batch.num_rows, field.type) if field.name in names else column
+        for field, column in zip(batch.schema, batch.columns, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
 def sort_batch(batch: pa.RecordBatch, key: str) -> pa.RecordBatch:

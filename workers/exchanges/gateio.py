@@ -1,4 +1,5 @@
-"""Gate.io API v4: spot candlesticks and trades, USDT-futures funding rates, over REST.
+"""Gate.io API v4: spot candlesticks and trades, USDT-futures funding rates, over REST; the
+futures' candles, trades, price candles and open interest are gateio_futures.py's.
 
 Quirks kept here: BTC_USDT spelling, times in seconds, strings everywhere, candles as
 `[t, quote volume, close, high, low, open, base volume, closed]`, only the latest 10,000
@@ -21,19 +22,21 @@ import pyarrow.compute as pc
 from storage.errors import InputError, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities
 from workers.exchanges import columns as col
 from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
-    RestReach,
     Usage,
     check_http,
     load_json,
     retry_after_s,
 )
-from workers.exchanges.columns import DAY_MS, HOUR_MS, INTERVAL_MS
+from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
 from workers.exchanges.gateio_archive import GateArchive
+from workers.exchanges.gateio_capabilities import GATEIO
+from workers.exchanges.gateio_futures import GateFutures
 
 #: the dataset's interval -> Gate's name (7d opens on Gate's weekly grid, 30d on months)
 INTERVALS = {
@@ -49,11 +52,8 @@ INTERVALS = {
     "1M": "30d",
 }
 CANDLE_PAGE = 1000
-CANDLE_REACH = 10_000  # Gate answers 400 for candles further back than this many intervals
-CANDLE_MARGIN = 100  # intervals of slack for shards that wait in the queue
 TRADE_PAGE = 1000
 TRADE_MAX_PAGE = 101  # limit × (page − 1) ≤ 100,000
-TRADE_REACH_MS = 30 * DAY_MS  # "by default, queries the last 30 days"; older is undocumented
 FUNDING_PAGE = 1000
 QUOTES = ("USDT", "USDC", "BTC", "ETH", "TRY", "EUR")
 # Monthly/weekly candles from 2015 to 2050 answer "since when" in one request.
@@ -119,44 +119,36 @@ class GateIo:
         "spot_trades": "190/10",
         "futures_candles": "190/10",
         "futures_funding": "190/10",
+        "futures_trades": "190/10",
+        "futures_premium": "190/10",
+        "futures_stats": "190/10",
+        "futures_contracts": "190/10",
         # The archive host publishes no limit: five downloads a second per cluster is polite.
         "archive": "300/60",
     }
-    markets: ClassVar[dict[str, str]] = {
-        "klines": "spot",
-        "aggtrades": "spot",
-        "funding": "futures",
-    }
-    intervals: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
+    #: every market as declared; an instance holds them as configured (no archive URL:
+    #: no archive)
+    capabilities: Capabilities = GATEIO
     trade_ids: ClassVar[str] = "sparse"  # one id sequence for every pair: gaps are normal
 
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.url = dict(urls)[""]
         self.archive = GateArchive(urls["archive"], pair) if "archive" in urls else None
+        self.capabilities = GATEIO if self.archive else GATEIO.without_archive()
+        futures = self.capabilities.market("futures")
+        self.futures = GateFutures(self.url, futures, INTERVALS, pair)
 
     def _get(self, path: str, group: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())
         return PageRequest(self.url + path, query, group, 1, **kw)
 
     # -- planning -----------------------------------------------------------------------
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        if dtype == "klines":
-            step = INTERVAL_MS[interval]
-            return RestReach(
-                now_ms - (CANDLE_REACH - CANDLE_MARGIN) * step,
-                f"Gate's REST API serves only the latest {CANDLE_REACH:,} {interval} candles",
-            )
-        if dtype == "aggtrades":
-            return RestReach(
-                now_ms - TRADE_REACH_MS + DAY_MS,
-                "Gate documents its REST trades for the last 30 days only",
-            )
-        return None
-
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
         start = shard.start_ms if start_ms is None else start_ms
+        if shard.market == "futures" and shard.dtype != "funding":
+            return self.futures.requests(shard, until_ms, start)
         if shard.dtype == "klines":
             step = CANDLE_PAGE * INTERVAL_MS[shard.interval]
             # from and to are inclusive seconds; `limit` may not be sent with them.
@@ -208,7 +200,10 @@ class GateIo:
     # -- parsing ------------------------------------------------------------------------
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """Spot candles and trades through `jsoncsv` where the body has their exact shape;
-        everything else through the reference parser."""
+        everything else through the reference parser; the futures' own series through
+        gateio_futures.py."""
+        if shard.market == "futures" and shard.dtype != "funding":
+            return self.futures.parse(body, request, shard)
         if shard.dtype in ROWS:
             raw = jsoncsv.read(body, ROWS[shard.dtype])
             if raw is not None and shard.dtype == "klines":
@@ -220,6 +215,8 @@ class GateIo:
 
     def parse_json(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """The reference parser: `json.loads`, then Arrow arrays from the Python rows."""
+        if shard.market == "futures" and shard.dtype != "funding":
+            return self.futures.parse(body, request, shard)
         rows = load_json(body)
         if not isinstance(rows, list):
             raise PermanentError(f"gateio: expected a list, got {body[:120]!r}")

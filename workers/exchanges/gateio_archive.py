@@ -20,19 +20,17 @@ volumes are null as for every Gate row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
 from storage.errors import DataError
 from storage.schemas import SCHEMAS
-from storage.shards import Shard, to_ms
+from storage.shards import Shard
 from workers.exchanges import columns as col
 from workers.exchanges.base import ArchiveFile, CsvLayout
-from workers.exchanges.columns import DAY_MS
+from workers.sourceplan import Span
 
-DAILY_INTERVALS = frozenset({"1m"})
-MONTHLY_INTERVALS = frozenset({"5m", "1h", "4h", "1d"})
 GROUP = "archive"
 F64 = pa.float64()
 COLUMNS = ("timestamp", "quote_volume", "close", "high", "low", "open")
@@ -46,34 +44,21 @@ class GateArchive:
         self.base_url = base_url.rstrip("/")
         self.pair = pair
 
-    def _file(self, shard: Shard, stamp: str, start_ms: int, end_ms: int) -> ArchiveFile:
-        url = (
-            f"{self.base_url}/spot/candlesticks_{shard.interval}/{shard.start:%Y%m}/"
-            f"{self.pair(shard.symbol)}-{stamp}.csv.gz"
-        )
-        return ArchiveFile(url, start_ms, end_ms, GROUP, packing="gzip")
-
     def listing_url(self, shard: Shard) -> str | None:
         return None  # file names follow from the shard
 
-    def files(self, shard: Shard, now_ms: int, listing: str | None = None) -> list[ArchiveFile]:
+    def file(self, shard: Shard, span: Span, listing: str | None = None) -> ArchiveFile | None:
+        """`/spot/candlesticks_1m/202401/BTC_USDT-20240115.csv.gz` for a day,
+        `/spot/candlesticks_1h/202401/BTC_USDT-202401.csv.gz` for a month."""
         if shard.dtype != "klines" or shard.market != "spot":
-            return []
-        if shard.interval in MONTHLY_INTERVALS:
-            if shard.end_ms > now_ms:
-                return []
-            return [self._file(shard, f"{shard.start:%Y%m}", shard.start_ms, shard.end_ms)]
-        if shard.interval not in DAILY_INTERVALS:
-            return []
-        out, day = [], shard.start
-        while to_ms(day + timedelta(days=1)) <= min(now_ms, shard.end_ms):
-            start = to_ms(day)
-            out.append(self._file(shard, f"{day:%Y%m%d}", start, start + DAY_MS))
-            day += timedelta(days=1)
-        return out
-
-    def missing_columns(self, shard: Shard) -> tuple[str, ...]:
-        return ("volume",) if shard.dtype == "klines" else ()
+            return None
+        start = datetime.fromtimestamp(span.start_ms / 1000, UTC)
+        stamp = f"{start:%Y%m%d}" if span.cadence == "day" else f"{start:%Y%m}"
+        url = (
+            f"{self.base_url}/spot/candlesticks_{shard.interval}/{start:%Y%m}/"
+            f"{self.pair(shard.symbol)}-{stamp}.csv.gz"
+        )
+        return ArchiveFile(url, span.start_ms, span.end_ms, GROUP, packing="gzip")
 
     def layout(self, shard: Shard, first_line: bytes) -> CsvLayout:
         """`1705276800,1067412.50,42283.58,42298.62,42261.02,42270.11` (no header)."""
@@ -87,7 +72,7 @@ class GateArchive:
         extra = tuple(f"ignored_{i}" for i in range(cells - len(COLUMNS)))
         return CsvLayout(COLUMNS + extra, dict.fromkeys(COLUMNS, F64), line[:1].isalpha())
 
-    def to_batch(self, raw: pa.RecordBatch, shard: Shard) -> pa.RecordBatch:
+    def to_batch(self, raw: pa.RecordBatch, shard: Shard, first_row: int = 0) -> pa.RecordBatch:
         n = raw.num_rows
         opens = col.epoch_ms_by_magnitude(raw.column("timestamp"))
         batch = pa.RecordBatch.from_arrays(

@@ -1,4 +1,5 @@
-"""MEXC spot v3 (klines, aggTrades) and contract (funding history) over REST.
+"""MEXC spot v3 (klines, aggTrades) and contract (funding history; klines and their index and
+fair price kinds in mexc_contract.py) over REST.
 
 Quirks kept here: `60m`/`1W` interval names and a 500-candle page; aggTrades without ids
 (paged by time only, ids synthesised; REST keeps only recent hours, so the plan skips
@@ -19,18 +20,20 @@ import pyarrow.compute as pc
 from storage.errors import InputError, PermanentError, RateLimited
 from storage.schemas import SCHEMAS
 from storage.shards import Shard
+from workers.capabilities import Capabilities
 from workers.exchanges import columns as col
 from workers.exchanges import jsoncsv
 from workers.exchanges.base import (
     Page,
     PageRequest,
-    RestReach,
     Usage,
     check_http,
     load_json,
     retry_after_s,
 )
 from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
+from workers.exchanges.mexc_capabilities import MEXC
+from workers.exchanges.mexc_contract import ContractKlines
 
 #: the dataset's interval -> MEXC spot's name (no 3m, 2h, 6h, 8h, 12h, 3d)
 SPOT_INTERVALS = {
@@ -98,17 +101,15 @@ class Mexc:
         "spot_aggtrades": "475/10",
         "contract": "19/2",
     }
-    markets: ClassVar[dict[str, str]] = {
-        "klines": "spot",
-        "aggtrades": "spot",
-        "funding": "contract",
-    }
-    intervals: ClassVar[tuple[str, ...]] = tuple(SPOT_INTERVALS)
     trade_ids: ClassVar[str] = "none"  # aggTrades ids are null; agg_id is made from the time
     archive: ClassVar[None] = None  # REST only, for now
 
+    capabilities: Capabilities = MEXC
+
     def __init__(self, urls: Mapping[str, str]) -> None:
         self.urls = dict(urls)
+        contract = self.capabilities.market("contract")
+        self.contract = ContractKlines(self.urls["contract"], contract, contract_symbol)
 
     def _spot(self, path: str, group: str, params: dict, **kw) -> PageRequest:
         query = tuple((k, str(v)) for k, v in params.items())
@@ -120,22 +121,12 @@ class Mexc:
         return PageRequest(url, params, "contract", 1, until_ms, descending=True)
 
     # -- planning -----------------------------------------------------------------------
-    def rest_reach(self, dtype: str, interval: str | None, now_ms: int) -> RestReach | None:
-        # The docs say nothing on depth; users report aggTrades windows more than a few hours
-        # back come back empty (mexcdevelop/mexc-api-sdk#34, 2023, still open), and MEXC
-        # points to its market-data download page for history.
-        if dtype == "aggtrades":
-            return RestReach(
-                now_ms,
-                "MEXC's aggTrades answers only for the last few hours (history is on MEXC's "
-                "market-data download page)",
-            )
-        return None
-
     def requests(
         self, shard: Shard, until_ms: int, start_ms: int | None = None
     ) -> list[PageRequest]:
         start = shard.start_ms if start_ms is None else start_ms
+        if shard.market == "contract" and shard.kind.interval:
+            return self.contract.requests(shard, until_ms, start)
         if shard.dtype == "klines":
             step = KLINE_PAGE * INTERVAL_MS[shard.interval]
             # endTime is exclusive per ccxt, inclusive per Binance habit: one ms before the
@@ -180,7 +171,7 @@ class Mexc:
     def parse(self, body: bytes, request: PageRequest, shard: Shard) -> Page:
         """Spot klines and aggTrades through `jsoncsv` where the body has their exact shape;
         everything else through the reference parser."""
-        if shard.dtype in ROWS:
+        if shard.dtype in ROWS and shard.market == "spot":
             raw = jsoncsv.read(body, ROWS[shard.dtype])
             if raw is not None and shard.dtype == "klines":
                 return Page(self._klines(raw.columns, request, shard))
@@ -193,6 +184,8 @@ class Mexc:
         data = load_json(body)
         if shard.dtype == "funding":
             return self._funding(_contract_data(data, body), request, shard)
+        if shard.market == "contract":
+            return self.contract.parse(_contract_data(data, body), request, shard)
         if not isinstance(data, list):
             raise PermanentError(f"mexc: expected a list, got {body[:120]!r}")
         try:
@@ -302,7 +295,7 @@ class Mexc:
 
     def parse_listing(self, body: bytes, dtype: str) -> int | None:
         data = load_json(body)
-        if dtype == "funding":
+        if isinstance(data, dict):  # the contract market's monthly klines, for any type
             times = _contract_data(data, body).get("time") or []
             return min(times) * 1000 if times else None
         if not isinstance(data, list):

@@ -1,0 +1,186 @@
+"""The source plans of a job as the user sees them, before anything is queued: which shards
+neither source can serve at all (skipped, with a warning), which will be stored incomplete
+and why, which columns stay null, and the `--dry-run` table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from storage.shards import Shard
+from workers.archive import planned_files
+from workers.exchanges.base import Adapter
+from workers.settings import Settings
+from workers.sourceplan import SourcePlan, plan_sources
+
+
+@dataclass(frozen=True)
+class Sorted:
+    """One data type's shards of a job, by what their source plans say."""
+
+    #: shards to queue, with their plans
+    plans: tuple[SourcePlan, ...] = ()
+    #: shards neither source can serve any part of: skipped
+    skipped: tuple[SourcePlan, ...] = ()
+    #: (columns the exchange leaves null, columns the archive lacks) -> the queued shards
+    #: that store them null
+    nulls: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Shard]] = field(default_factory=dict)
+    #: whether an archive was asked too (so the warning says it has no file either)
+    archived: bool = False
+    mode: str = "auto"
+
+    @property
+    def served(self) -> tuple[Shard, ...]:
+        return tuple(p.shard for p in self.plans)
+
+    @property
+    def incomplete(self) -> tuple[SourcePlan, ...]:
+        return tuple(p for p in self.plans if p.incomplete)
+
+
+def sort_plans(adapter: Adapter, shards: Sequence[Shard], now_ms: int, mode: str) -> Sorted:
+    """Plan each shard's sources (mode auto|archive|rest) and sort them.
+
+    A shard of which nothing can be read is skipped; `--source archive` never skips: a
+    shard the archive cannot cover is planned anyway and fails with the reason.
+    """
+    plans, skipped, nulls = [], [], {}
+    for shard in shards:
+        plan = plan_sources(shard, adapter.capabilities.market(shard.market), now_ms, mode)
+        if plan.fetches_nothing:
+            skipped.append(plan)
+            continue
+        plans.append(plan)
+        if plan.nulls or plan.archive_lacks:
+            nulls.setdefault((plan.nulls, plan.archive_lacks), []).append(shard)
+    archived = adapter.archive is not None and mode != "rest"
+    return Sorted(tuple(plans), tuple(skipped), nulls, archived, mode)
+
+
+def _utc(ms: int) -> str:
+    return f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _what(shards: Sequence[Shard]) -> str:
+    first = shards[0]
+    what = f"{first.dtype} {first.interval}" if first.interval else first.dtype
+    span = first.period if len(shards) == 1 else f"{first.period} .. {shards[-1].period}"
+    return f"{len(shards)} {first.exchange} {first.market} {what} {first.symbol} shard(s) {span}"
+
+
+def unreachable_warning(skipped: Sequence[SourcePlan], archived: bool = False) -> str:
+    """One line naming the shards skipped because neither REST nor (when `archived`) the
+    archive serves any part of them, with the reason."""
+    last = skipped[-1]
+    since = _utc(last.rest_since_ms if last.rest_since_ms is not None else last.until_ms)
+    if archived:
+        why = (
+            "neither source has them: the archive has no file for them (it holds closed "
+            "periods only, and not every data type or interval), and REST reaches back only "
+            f"to {since} ({last.reach})"
+        )
+    else:
+        why = f"they start before {since} and {last.reach}"
+    what = _what([p.shard for p in skipped])
+    return f"[yellow]warning[/yellow]: skipping {what}: {why}; nothing was queued for them"
+
+
+def incomplete_note(plans: Sequence[SourcePlan]) -> str:
+    """One line per group: the shards stored incomplete, the span they lack and why."""
+    first = plans[0]
+    lost = first.unreachable or (first.shard.start_ms, first.shard.start_ms)
+    span = f"{_utc(lost[0])} .. {_utc(lost[1])}" if len(plans) == 1 else "their start"
+    return (
+        f"[yellow]note[/yellow]: {_what([p.shard for p in plans])} will be stored incomplete "
+        f"(recorded so; `producer verify` reports the gap as unreachable): {span} cannot be "
+        f"read: {first.why}"
+    )
+
+
+def null_note(
+    shards: Sequence[Shard], nulls: tuple[str, ...], lacks: tuple[str, ...], mode: str
+) -> str:
+    """One line saying which columns the shards store as null, and why."""
+    parts = []
+    if nulls:
+        parts.append(f"{shards[0].exchange} gives no {', '.join(nulls)}")
+    if lacks:
+        why = "--source archive" if mode == "archive" else "REST cannot serve them whole"
+        parts.append(f"they come from the archive, which has no {', '.join(lacks)} ({why})")
+    return f"[yellow]note[/yellow]: {_what(shards)}: {'; '.join(parts)}: stored null"
+
+
+def report(out: Console, sorted_: Sorted) -> None:
+    """Print the warning, incomplete and null notes of one data type's plans."""
+    if sorted_.skipped:
+        out.print(unreachable_warning(sorted_.skipped, sorted_.archived))
+    if sorted_.incomplete:
+        out.print(incomplete_note(sorted_.incomplete))
+    for (nulls, lacks), shards in sorted_.nulls.items():
+        out.print(null_note(shards, nulls, lacks, sorted_.mode))
+
+
+def print_plan(
+    out: Console,
+    exchange: str,
+    mode: str,
+    plans: Sequence[SourcePlan],
+    done: Sequence[bool],
+    settings: Settings,
+) -> None:
+    """The dry-run table: per group of shards where they come from (`archive`,
+    `archive+rest`, `rest`, `none: fails` for --source archive on what the archive cannot
+    have yet; `, incomplete` where a part is unreachable), how many are done, the archive
+    files, and the request weight and time at the budget."""
+    adapter = settings.adapter(exchange)
+    table = Table(title=f"plan for {exchange}, source {mode} (dry run: nothing enqueued)")
+    for col in (
+        "market", "dtype", "symbol", "source", "shards", "first", "last", "done",
+        "to fetch", "archive files", "est. weight", "at budget",
+    ):  # fmt: skip
+        table.add_column(col)
+    groups: dict[tuple, list[tuple[SourcePlan, bool]]] = {}
+    for plan, is_done in zip(plans, done, strict=True):
+        s = plan.shard
+        origin = "none: fails" if plan.fails else plan.origin
+        origin += ", incomplete" if plan.incomplete else ""
+        groups.setdefault((s.market, s.dtype, s.symbol, s.interval, origin), []).append(
+            (plan, is_done)
+        )
+    for (market, dtype, symbol, interval, origin), group in groups.items():
+        todo = [plan for plan, is_done in group if not is_done]
+        requests = [
+            r
+            for p in todo
+            if p.rest_from_ms is not None
+            for r in adapter.requests(p.shard, p.until_ms, p.rest_from_ms)
+        ]
+        downloads = [f for p in todo for f in planned_files(adapter, p)]
+        weight = sum(r.weight for r in requests)
+        seconds = 0.0
+        if requests:
+            budget = settings.budgets[(exchange, requests[0].group)]
+            seconds += weight / budget.weight * budget.seconds
+        if downloads:
+            budget = settings.budgets[(exchange, downloads[0].group)]
+            seconds += sum(f.weight for f in downloads) / budget.weight * budget.seconds
+        cursor = "≥" if dtype == "aggtrades" and requests else ""  # later cursor pages unknown
+        table.add_row(
+            market,
+            f"{dtype} {interval}" if interval else dtype,
+            symbol,
+            origin,
+            str(len(group)),
+            group[0][0].shard.period,
+            group[-1][0].shard.period,
+            str(len(group) - len(todo)),
+            str(len(todo)),
+            f"{len(downloads):,}",
+            f"{cursor}{weight:,}",
+            f"{cursor}{seconds:,.0f} s",
+        )
+    out.print(table)
