@@ -2,7 +2,8 @@
 
 The producer sends claimed shards here, the healer re-sends orphans, a stopping worker hands
 its shard back, and a worker that received another dataset's shard passes it on, all the
-same way. A message goes to its exchange's queue among the broker keys of its own dataset
+same way: workers/publish.py builds the messages `send_task` would and pushes them in
+batches. A message goes to its exchange's queue among the broker keys of its own dataset
 (kombu's `global_keyprefix`, storage/keys.py).
 """
 
@@ -12,9 +13,8 @@ from collections.abc import Iterable, Mapping
 
 from celery import Celery
 
-from storage.keys import Keys
 from storage.shards import Shard
-from workers.routing import FETCH_TASK
+from workers.publish import publish, publisher
 
 
 def send(
@@ -30,26 +30,10 @@ def send(
     given, holds those sent before it.
     """
     sent = [] if sent is None else sent
-    with app.producer_or_acquire() as producer:
-        for shard in shards:
-            source = sources if isinstance(sources, str) else sources.get(shard, "auto")
-            app.send_task(
-                FETCH_TASK,
-                args=[shard.key],
-                kwargs={"source": source, "dataset": namespace},
-                producer=producer,
-            )
-            sent.append(shard)
-    return sent
+    with publisher(app, namespace) as pub:
+        return publish(pub, shards, sources, sent)
 
 
 def pass_on(app: Celery, shard: Shard, source: str, namespace: str) -> None:
     """Send the shard to the queue of the dataset `namespace` (not this process's own)."""
-    options = {"global_keyprefix": Keys(namespace).broker}
-    with app.connection_for_write(transport_options=options) as connection:
-        app.send_task(
-            FETCH_TASK,
-            args=[shard.key],
-            kwargs={"source": source, "dataset": namespace},
-            connection=connection,
-        )
+    send(app, [shard], source, namespace)
