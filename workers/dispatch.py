@@ -24,7 +24,8 @@ def send(
     namespace: str,
     sent: list[Shard] | None = None,
 ) -> list[Shard]:
-    """Send one message per shard, read from `sources` (one source for all, or per shard).
+    """Send one message per shard of the dataset `namespace` to this app's queues, read
+    from `sources` (one source for all, or per shard).
 
     Returns the shards sent; on a broker error the exception propagates and `sent`, when
     given, holds those sent before it.
@@ -36,4 +37,5 @@ def send(
 
 def pass_on(app: Celery, shard: Shard, source: str, namespace: str) -> None:
     """Send the shard to the queue of the dataset `namespace` (not this process's own)."""
-    send(app, [shard], source, namespace)
+    with publisher(app, namespace, to=namespace) as pub:
+        publish(pub, [shard], source, [])

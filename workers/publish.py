@@ -34,10 +34,10 @@ BATCH = 5000
 
 
 class Publisher:
-    """Builds and pushes fetch_shard messages for the dataset `namespace`, on one connection.
+    """Builds and pushes fetch_shard messages for the dataset `namespace`, on one channel.
 
-    The broker keys carry the dataset's kombu `global_keyprefix` (storage/keys.py), so a
-    worker can also pass a shard on to another dataset's queue.
+    The channel's client adds its connection's kombu `global_keyprefix` (storage/keys.py) to
+    the list names, so a worker can also pass a shard on to another dataset's queue.
     """
 
     def __init__(self, app: Celery, namespace: str, channel: Any) -> None:
@@ -127,9 +127,10 @@ class Publisher:
 
 
 @contextmanager
-def publisher(app: Celery, namespace: str) -> Iterator[Publisher]:
-    """A Publisher on a connection whose keys carry `namespace`'s broker prefix."""
-    options = {"global_keyprefix": Keys(namespace).broker}
+def publisher(app: Celery, namespace: str, to: str | None = None) -> Iterator[Publisher]:
+    """A Publisher of messages for the dataset `namespace`, on a connection to the queues of
+    the dataset `to` (kombu's `global_keyprefix`), by default the app's own queues."""
+    options = {"global_keyprefix": Keys(to).broker} if to else None
     with app.connection_for_write(transport_options=options) as connection:
         yield Publisher(app, namespace, connection.default_channel)
 
