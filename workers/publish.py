@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery
@@ -31,6 +32,15 @@ from workers.routing import FETCH_TASK
 #: messages per pipelined round trip: large enough that the round trip is noise, small
 #: enough that a batch's payloads (~1 kB each) stay a few MB.
 BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Prototype:
+    """A message built the whole way, and the list it goes to; its body before encoding."""
+
+    name: str
+    message: dict[str, Any]
+    body: tuple[Any, ...]
 
 
 class Publisher:
@@ -57,7 +67,7 @@ class Publisher:
         parent = app.current_worker_task
         self.root_id = parent and (parent.request.root_id or parent.request.id)
         self.parent_id = parent and parent.request.id
-        self.declared: set[str] = set()
+        self.prototypes: dict[tuple[str, str], Prototype] = {}
         # Celery's saferepr of args and kwargs was half the cost of a message: kwargs take
         # a few values, and args are one shard key.
         self.kwargsreprs: dict[str, str] = {}
@@ -76,7 +86,36 @@ class Publisher:
         return f"['{key}']"
 
     def payload(self, shard: Shard, source: str) -> tuple[str, str]:
-        """(the queue's list name without the key prefix, the encoded message) of one shard."""
+        """(the queue's list name without the key prefix, the encoded message) of one shard.
+
+        The first shard of each queue and source goes the whole way (`build`); the others
+        are stamped from its message, changing only what differs between two shards: the
+        ids, args and their repr, and the body that carries the args.
+        """
+        proto = self.prototypes.get((shard.queue, source))
+        if proto is None or self.compression:
+            proto = self.prototypes[shard.queue, source] = self.build(shard, source)
+            return proto.name, dumps(proto.message)
+        task_id = uuid()
+        args = [shard.key]
+        data, _, _ = self.producer._prepare(
+            (args, *proto.body[1:]), self.serializer, None, None, None, {}
+        )
+        body, _ = self.channel.encode_body(data, self.channel.body_encoding)
+        message = proto.message
+        headers = {**message["headers"], "id": task_id, "argsrepr": self._argsrepr(args)}
+        if not self.root_id:
+            headers["root_id"] = task_id
+        properties = {
+            **message["properties"],
+            "correlation_id": task_id,
+            "delivery_tag": self.channel._next_delivery_tag(),
+        }
+        stamped = {**message, "body": body, "headers": headers, "properties": properties}
+        return proto.name, dumps(stamped)
+
+    def build(self, shard: Shard, source: str) -> Prototype:
+        """One shard's message the way `send_task` builds it, step by step."""
         qname = shard.queue  # workers/routing.py route_shard
         queue = self.amqp.queues[qname]
         args = [shard.key]
@@ -108,10 +147,8 @@ class Publisher:
         # Channel.basic_publish then Channel._put of kombu's Redis transport:
         channel._inplace_augment_message(message, "", qname)
         priority = channel._get_message_priority(message, reverse=False)
-        if qname not in self.declared:
-            self.producer.maybe_declare(queue)
-            self.declared.add(qname)
-        return channel._q_for_pri(qname, priority), dumps(message)
+        self.producer.maybe_declare(queue)
+        return Prototype(channel._q_for_pri(qname, priority), message, body)
 
     def push(self, payloads: Iterable[tuple[str, str]]) -> None:
         """One LPUSH per list, all in one pipeline: the order within a list is kept, as if

@@ -66,21 +66,31 @@ def test_a_bulk_message_decodes_like_the_one_send_task_sends(redis_url, tmp_path
     app = app_for(env)
     keys = Keys(namespace_of(env["DATA_DIR"]))
     shard = Shard.parse(key)
-    send(app, [shard], "rest", keys.namespace)
+    # The first message of a queue is built the whole way, the next stamped from it.
+    first = Shard(
+        shard.exchange, shard.market, shard.dtype, "ETHUSDT", shard.period, shard.interval
+    )
+    send(app, [first, shard], "rest", keys.namespace)
     app.send_task(FETCH_TASK, args=[key], kwargs={"source": "rest", "dataset": keys.namespace})
 
     client = redis.Redis.from_url(redis_url)
     queue = keys.queue(shard.exchange)
-    assert client.llen(queue) == 2, "both in the exchange's queue of this dataset"
-    theirs, ours = (decoded(app, raw) for raw in client.lrange(queue, 0, -1))  # LPUSH: newest first
-    assert ours["args"] == [key]
-    assert ours["kwargs"] == {"source": "rest", "dataset": keys.namespace}
-    assert ours["headers"]["task"] == FETCH_TASK
-    assert ours["delivery_info"] == {"exchange": "", "routing_key": shard.exchange}
-    assert ours["ids"][0] == ours["ids"][1] != theirs["ids"][0]
-    assert {k: v for k, v in ours.items() if k != "ids"} == {
-        k: v for k, v in theirs.items() if k != "ids"
-    }
+    assert client.llen(queue) == 3, "all in the exchange's queue of this dataset"
+    # LPUSH: newest first
+    theirs, stamped, built = (decoded(app, raw) for raw in client.lrange(queue, 0, -1))
+    assert stamped["args"] == [key] and built["args"] == [first.key]
+    assert stamped["kwargs"] == {"source": "rest", "dataset": keys.namespace}
+    assert stamped["headers"]["task"] == FETCH_TASK
+    assert stamped["delivery_info"] == {"exchange": "", "routing_key": shard.exchange}
+    assert stamped["ids"][0] == stamped["ids"][1] != theirs["ids"][0]
+    assert built["ids"][0] not in (stamped["ids"][0], theirs["ids"][0])
+    assert same_but_ids(stamped) == same_but_ids(theirs)
+    built["headers"]["argsrepr"] = stamped["headers"]["argsrepr"]
+    assert same_but_ids(built) == {**same_but_ids(theirs), "args": [first.key]}
+
+
+def same_but_ids(message: dict) -> dict:
+    return {k: v for k, v in message.items() if k != "ids"}
 
 
 def test_bulk_published_shards_run_on_stock_workers_and_flower_lists_them(
