@@ -22,7 +22,7 @@ from storage.ledger import Ledger
 from storage.shards import Shard, clean_symbol
 from workers.credentials import mask
 from workers.exchanges import ADAPTERS
-from workers.runtime import redis_client
+from workers.redisconn import redis_client
 from workers.settings import Settings
 
 

@@ -7,7 +7,6 @@ from collections.abc import Coroutine
 from contextlib import suppress
 from typing import Any, TypeVar
 
-import redis
 import redis.asyncio as aioredis
 
 from storage.custody import Custody
@@ -16,21 +15,12 @@ from workers.download import Downloader
 from workers.exchanges.base import Adapter
 from workers.http import Http
 from workers.ratelimit import Limiter
+from workers.redisconn import REDIS_TIMEOUTS, redis_client
 from workers.settings import Settings
 
 T = TypeVar("T")
 
-# Every Redis call of ours fails within seconds when Redis is gone (never hangs), and is
-# retried by workers/edge.py's policy: a Redis error is a transient fault like any other.
-REDIS_TIMEOUTS = {
-    "socket_timeout": 10.0,
-    "socket_connect_timeout": 5.0,
-    "health_check_interval": 15,
-}
-
-
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, **REDIS_TIMEOUTS)
+__all__ = ["REDIS_TIMEOUTS", "Runtime", "redis_client"]
 
 
 class Runtime:
