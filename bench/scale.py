@@ -3,7 +3,7 @@
     python -m bench.scale [--symbols 10,100,500] [--batch-floor 5000]
 
 For each size, N Binance USDT symbols (listed on spot and USD-M) × two years of daily
-aggTrades, monthly 1m klines and monthly funding, against exchange-sim (`--symbols 500`)
+aggTrades, monthly 1m klines and monthly funding, against exchange-sim (`--symbols 520`)
 on its own redis-server, with NO workers: what is measured is the producer alone.
 
 * probe s: the first-data probes, cold (dry runs of 30 symbols each, so the pre-"universe"
@@ -184,22 +184,21 @@ def per_100k(seconds: float, shards: int) -> str:
     return f"{seconds * 100_000 / shards:.1f}" if shards else "-"
 
 
-def print_table(rows: list[Row]) -> None:
-    head = (
-        f"{'symbols':>7} {'shards':>8} {'probe s':>8} {'plan s':>7} {'enqueue s':>9} "
-        f"{'/100k':>6} {'re-run s':>8} {'/100k':>6} {'req':>4} {'sent':>4} {'status s':>8} "
-        f"{'poll s':>7} {'RSS MB':>7} {'floor s':>7} {'/100k':>6}"
+HEAD = (
+    f"{'symbols':>7} {'shards':>8} {'probe s':>8} {'plan s':>7} {'enqueue s':>9} "
+    f"{'/100k':>6} {'re-run s':>8} {'/100k':>6} {'req':>4} {'sent':>4} {'status s':>8} "
+    f"{'poll s':>7} {'RSS MB':>7} {'floor s':>7} {'/100k':>6}"
+)
+
+
+def line(r: Row) -> str:
+    return (
+        f"{r.symbols:>7} {r.shards:>8,} {r.probe_s:>8.1f} {r.plan_s:>7.2f} "
+        f"{r.enqueue_s:>9.2f} {per_100k(r.enqueue_s, r.shards):>6} {r.rerun_s:>8.2f} "
+        f"{per_100k(r.rerun_s, r.shards):>6} {r.rerun_requests:>4} {r.rerun_sent:>4} "
+        f"{r.status_s:>8.2f} {r.poll_s:>7.3f} {r.rss_mb:>7.0f} {r.floor_s:>7.2f} "
+        f"{per_100k(r.floor_s, r.shards):>6}"
     )
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(
-            f"{r.symbols:>7} {r.shards:>8,} {r.probe_s:>8.1f} {r.plan_s:>7.2f} "
-            f"{r.enqueue_s:>9.2f} {per_100k(r.enqueue_s, r.shards):>6} {r.rerun_s:>8.2f} "
-            f"{per_100k(r.rerun_s, r.shards):>6} {r.rerun_requests:>4} {r.rerun_sent:>4} "
-            f"{r.status_s:>8.2f} {r.poll_s:>7.3f} {r.rss_mb:>7.0f} {r.floor_s:>7.2f} "
-            f"{per_100k(r.floor_s, r.shards):>6}"
-        )
 
 
 def main() -> None:
@@ -209,20 +208,21 @@ def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(x) for x in args.symbols.split(",")]
+    print(f"Binance, {window()[1]}..{window()[3]}: daily aggtrades + monthly 1m klines + funding")
+    print("no workers; producer commands timed from start to exit; /100k = per 100k shards")
+    print(HEAD)
+    print("-" * len(HEAD), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         workdir = Path(tmp)
         server = RedisServer(workdir)
-        sim = Simulator(workdir, "--symbols", str(max(500, *sizes)))
-        rows: list[Row] = []
+        # A few more than asked: the simulator leaves some symbols off its perpetual list.
+        sim = Simulator(workdir, "--symbols", str(max(500, *sizes) + 20))
         try:
             for n in sizes:
-                rows.append(measure(n, server, sim, workdir))
+                print(line(measure(n, server, sim, workdir)), flush=True)
         finally:
             sim.stop()
             server.stop()
-    print(f"Binance, {window()[1]}..{window()[3]}: daily aggtrades + monthly 1m klines + funding")
-    print("no workers; producer commands timed from start to exit; /100k = per 100k shards")
-    print_table(rows)
 
 
 if __name__ == "__main__":
