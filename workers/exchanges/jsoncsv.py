@@ -29,12 +29,14 @@ import pyarrow.csv as pcsv
 
 _TO_CSV = bytes.maketrans(b"[{:]}", b",,,\n\n")
 _WHITESPACE = (b" ", b"\n", b"\r", b"\t")
-_QUOTE, _COLON = ord('"'), ord(":")
+_QUOTE, _COLON, _COMMA = ord('"'), ord(":"), ord(",")
 _PARSE = pcsv.ParseOptions(ignore_empty_lines=False)
-_TEXT = pa.dictionary(pa.int32(), pa.string())
 #: per row kind (objects?): how the body opens and closes, and bytes it holds nowhere else
 _FRAME = {False: (b"[[", b"]]", (b"{", b"}", b":")), True: (b"[{", b"}]", (b"[", b"]"))}
-#: the two empty fields that open every line (from `[[` / `],[` or `[{` / `},{`)
+#: per row kind: the byte that opens and the byte that closes a row
+_ROW_ENDS = {False: (ord("["), ord("]")), True: (ord("{"), ord("}"))}
+#: the two empty fields that open every line (from `[[` / `],[` or `[{` / `},{`); never
+#: converted: `_rows_joined` checks the bytes they come from
 _LEAD = ("_lead0", "_lead1")
 
 
@@ -78,11 +80,10 @@ class Layout:
     @cached_property
     def _options(self) -> tuple[pcsv.ReadOptions, pcsv.ConvertOptions]:
         types = {name: dtype for name, dtype in self.fields if dtype is not None}
-        types |= dict.fromkeys(_LEAD, _TEXT)
         read = pcsv.ReadOptions(column_names=self._columns, use_threads=False)
         convert = pcsv.ConvertOptions(
             column_types=types,
-            include_columns=[*_LEAD, *self.names],
+            include_columns=list(self.names),
             null_values=[],  # a null is a shape the reference parser handles
             true_values=list(self.true),
             false_values=list(self.false),
@@ -127,6 +128,19 @@ def _keys_in_place(octets: np.ndarray, rows: int, layout: Layout) -> bool:
     return bool((octets[at] == expected).all())
 
 
+def _rows_joined(octets: np.ndarray, rows: int, layout: Layout) -> bool:
+    """Rows follow one another with nothing but a comma between them: every row's closing
+    byte but the last is followed by `,` and the next row's opening byte, and no other
+    closing byte is there (arrays: the body's own last `]` aside). So each CSV line opens
+    with the two empty fields, without reading them as columns."""
+    opener, closer = _ROW_ENDS[layout.objects]
+    ends = np.flatnonzero(octets == closer)
+    if len(ends) != rows + (0 if layout.objects else 1):
+        return False
+    inner = ends[: rows - 1]
+    return bool((octets[inner + 1] == _COMMA).all() and (octets[inner + 2] == opener).all())
+
+
 def read(body: bytes, layout: Layout) -> pa.RecordBatch | None:
     """The kept fields of every row, in the layout's types; None when the body is not a compact
     array of the layout's rows (an error answer, a changed format, a truncated body): parse
@@ -153,13 +167,10 @@ def read(body: bytes, layout: Layout) -> pa.RecordBatch | None:
     octets = np.frombuffer(body, np.uint8)
     if np.count_nonzero(octets == _QUOTE) != table.num_rows * layout.quotes_per_row:
         return None
+    if not _rows_joined(octets, table.num_rows, layout):
+        return None
     if layout.objects and not _keys_in_place(octets, table.num_rows, layout):
         return None
-    for name in _LEAD:  # nothing but the separators between rows
-        for chunk in table.column(name).chunks:
-            if len(chunk) and (chunk.null_count or chunk.dictionary.to_pylist() != [""]):
-                return None
-    table = table.select(list(layout.names))
     if table.column(0).num_chunks > 1:  # a body over the CSV reader's block size
         table = table.combine_chunks()
     return table.to_batches()[0]
