@@ -66,16 +66,18 @@ class Layout:
         return columns
 
     @cached_property
-    def _keys(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Object rows: where each key's `"key"` must sit before its row's n-th colon, as
-        (colon number, offset from the colon, byte) per checked byte."""
-        slots, offsets, octets = [], [], []
-        for slot, (name, _) in enumerate(self.fields):
-            quoted = f'"{name}"'.encode()
-            slots += [slot] * len(quoted)
-            offsets += range(-len(quoted), 0)
-            octets += quoted
-        return np.array(slots), np.array(offsets), np.array(octets, np.uint8)
+    def _keys(self) -> list[tuple[int, np.ndarray | None, np.ndarray]]:
+        """Object rows: each key's `"key"` sits right before its row's n-th colon. Per distance
+        before a colon: the colon numbers whose key reaches that far (None: all) and the
+        byte each must find there."""
+        quoted = [f'"{name}"'.encode() for name, _ in self.fields]
+        checks = []
+        for distance in range(1, max(map(len, quoted)) + 1):
+            slots = [n for n, key in enumerate(quoted) if len(key) >= distance]
+            expected = np.array([quoted[n][-distance] for n in slots], np.uint8)
+            every = len(slots) == len(quoted)
+            checks.append((distance, None if every else np.array(slots), expected))
+        return checks
 
     @cached_property
     def _options(self) -> tuple[pcsv.ReadOptions, pcsv.ConvertOptions]:
@@ -121,11 +123,14 @@ def object_rows(
 def _keys_in_place(octets: np.ndarray, rows: int, layout: Layout) -> bool:
     """Every row's colons are exactly the layout's, each right after its `"key"`, in order."""
     colons = np.flatnonzero(octets == _COLON)
-    if len(colons) != rows * len(layout.fields):
+    width = len(layout.fields)
+    if len(colons) != rows * width:
         return False
-    slots, offsets, expected = layout._keys
-    at = colons.reshape(rows, len(layout.fields))[:, slots] + offsets
-    return bool((octets[at] == expected).all())
+    for distance, slots, expected in layout._keys:
+        before = octets[colons - distance].reshape(rows, width)
+        if not ((before if slots is None else before[:, slots]) == expected).all():
+            return False
+    return True
 
 
 def _rows_joined(octets: np.ndarray, rows: int, layout: Layout) -> bool:
