@@ -13,7 +13,9 @@ The transform is exact only for compact bodies of the layout's shape, so `read` 
 shape and returns None for anything else; the caller then parses the body with `json` (its
 reference parser), which also owns the errors. Checked: the body opens and closes as the
 layout's array does and holds no whitespace; every row has exactly the layout's fields and
-nothing between rows (objects: its keys in order, byte by byte before each colon); the body
+nothing between rows but a comma (checked on the body's bytes: the two empty fields each
+line opens with are never read); objects: its keys in order, byte by byte before each
+colon, and a quote after the colon exactly where the layout quotes the value; the body
 quotes exactly the values the layout quotes; every kept value converts to its type (no
 nulls, booleans only the layout's words).
 """
@@ -80,6 +82,10 @@ class Layout:
         return checks
 
     @cached_property
+    def _quoted_slots(self) -> np.ndarray:
+        return np.array([name in self.quoted for name, _ in self.fields])
+
+    @cached_property
     def _options(self) -> tuple[pcsv.ReadOptions, pcsv.ConvertOptions]:
         types = {name: dtype for name, dtype in self.fields if dtype is not None}
         read = pcsv.ReadOptions(column_names=self._columns, use_threads=False)
@@ -121,7 +127,8 @@ def object_rows(
 
 
 def _keys_in_place(octets: np.ndarray, rows: int, layout: Layout) -> bool:
-    """Every row's colons are exactly the layout's, each right after its `"key"`, in order."""
+    """Every row's colons are exactly the layout's, each right after its `"key"`, in order,
+    and right before a quote exactly where the layout's value is quoted."""
     colons = np.flatnonzero(octets == _COLON)
     width = len(layout.fields)
     if len(colons) != rows * width:
@@ -130,7 +137,10 @@ def _keys_in_place(octets: np.ndarray, rows: int, layout: Layout) -> bool:
         before = octets[colons - distance].reshape(rows, width)
         if not ((before if slots is None else before[:, slots]) == expected).all():
             return False
-    return True
+    # Each value quoted as the layout says: the CSV reader converts `"26129"` to an int as
+    # readily as `26129`, which the reference parser refuses.
+    opens_quoted = octets[colons + 1].reshape(rows, width) == _QUOTE
+    return bool((opens_quoted == layout._quoted_slots).all())
 
 
 def _rows_joined(octets: np.ndarray, rows: int, layout: Layout) -> bool:
