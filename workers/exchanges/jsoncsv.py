@@ -4,8 +4,8 @@ Exchanges send pages as `[[1706630400000,"43519.34",…],…]` or `[{"a":26129,"
 Turning `[`, `{` and `:` into commas and `]`, `}` into newlines (one `bytes.translate`)
 makes each row one CSV line: two empty fields, then the row's values (objects: each key,
 then its value). pyarrow's CSV reader parses those lines to typed columns without a Python
-object per row: Binance klines at about half the CPU of `json.loads` plus `pa.array`,
-aggTrades at about three quarters (bench/parse.py).
+object per row: Binance klines and aggTrades at about half the CPU of `json.loads` plus
+`pa.array` (bench/parse.py).
 Numbers convert with the same routine as `pc.cast(string -> float64)`, so floats are
 bit-identical to the JSON parsers'.
 
