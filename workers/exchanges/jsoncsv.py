@@ -4,7 +4,7 @@ Exchanges send pages as `[[1706630400000,"43519.34",…],…]` or `[{"a":26129,"
 Turning `[`, `{` and `:` into commas and `]`, `}` into newlines (one `bytes.translate`)
 makes each row one CSV line: two empty fields, then the row's values (objects: each key,
 then its value). pyarrow's CSV reader parses those lines to typed columns without a Python
-object per row: Binance klines and aggTrades at about half the CPU of `json.loads` plus
+object per row: Binance klines and aggTrades at 55-60% of the CPU of `json.loads` plus
 `pa.array` (bench/parse.py).
 Numbers convert with the same routine as `pc.cast(string -> float64)`, so floats are
 bit-identical to the JSON parsers'.
