@@ -29,6 +29,8 @@ def orphans(custody: Custody, lost_after_ms: int = HOUR_MS, grace_ms: int = TTL_
 
 def age(client, key: str, field: str, by_ms: int) -> None:
     client.hset(key, field, int(client.hget(key, field)) - by_ms)
+    if key == K.queued:  # and its place in the index of queued shards by time sent
+        client.zincrby(K.sent + Shard.parse(field).exchange, -by_ms, field)
 
 
 def test_a_shard_held_by_a_worker_that_is_gone_is_an_orphan(ledger, custody) -> None:
