@@ -19,11 +19,15 @@ local function has(hash, k) return redis.call('HEXISTS', hash, k) == 1 end
 
 -- Queued: the hash says since when; a sorted set per exchange lets a heal pass read only
 -- the shards sent longer ago than a bound.
+local senders = {}
 local function set_queued(k, ms)
   local exchange = string.match(k, '^[^:]*')
   redis.call('HSET', QUEUED, k, ms)
   redis.call('ZADD', SENT .. exchange, ms, k)
-  redis.call('SADD', SENDERS, exchange)
+  if not senders[exchange] then
+    redis.call('SADD', SENDERS, exchange)
+    senders[exchange] = true
+  end
 end
 
 local function clear_queued(k)
