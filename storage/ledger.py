@@ -14,15 +14,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 
 from storage.keys import Keys
-from storage.parquet import StoredFile
 from storage.scripts import Scripts
 from storage.shards import Shard
 from storage.states import COUNTED, Count, group_of, of, parse
-from storage.store import Store
+
+if TYPE_CHECKING:  # the status commands need neither pyarrow's writer nor a store
+    from storage.parquet import StoredFile
+    from storage.store import Store
 
 CLAIMED, SKIP_DONE, SKIP_BUSY = 1, 0, 2
 KEPT, RETAKEN, LOST = 1, 2, 0
