@@ -182,12 +182,19 @@ def enqueue(
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--watch", is_flag=True, help="Redraw a live view every second until Ctrl-C.")
+@click.option("--verbose", "-v", is_flag=True, help="One row per symbol (also with --symbol).")
 @filters
 @expected_errors
 def status(
-    as_json: bool, watch: bool, exchange: str | None, symbol: str | None, dtype: str | None
+    as_json: bool,
+    watch: bool,
+    verbose: bool,
+    exchange: str | None,
+    symbol: str | None,
+    dtype: str | None,
 ) -> None:
-    """Shards planned, done, partial, queued, running and failed, with rows and bytes stored."""
+    """Shards planned, done, partial, queued, running and failed, with rows and bytes stored:
+    per exchange, market and data type, or per symbol with --verbose or --symbol."""
     from producer.status import collect, dataset_of, render
     from storage.custody import Custody
 
@@ -207,12 +214,12 @@ def status(
             heal=healer_for(ledger, settings).heal,
         )
         return
-    rep = collect(ledger, [s for s in ledger.planned() if keep(s)])
+    rep = collect(ledger, keep)
     rep.dataset = dataset_of(Custody(ledger.client, ledger.namespace), str(settings.data_dir))
     if as_json:
         click.echo(json.dumps(rep.as_dict(), indent=2))
     else:
-        render(rep, make_console())
+        render(rep, make_console(), verbose=verbose or symbol is not None)
 
 
 @main.command()

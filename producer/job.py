@@ -197,7 +197,7 @@ def wait_and_report(
     Returns the exit code: 0 if all were stored, 1 if any failed, 130 on Ctrl-C.
     """
     try:
-        states = wait(
+        outcome = wait(
             ledger,
             shards,
             out,
@@ -209,14 +209,13 @@ def wait_and_report(
     except KeyboardInterrupt:
         out.print("stopped waiting; the shards stay queued: `producer status --watch` shows them")
         return 130
-    failed = [s for s in states if s.state == "failed"]
-    rows = sum(s.rows for s in states)
+    failed = outcome.failed
     out.print(
-        f"finished: {len(states) - len(failed)} stored, {len(failed)} failed, "
-        f"{rows:,} rows under {settings.data_dir}"
+        f"finished: {outcome.stored} stored, {len(failed)} failed, "
+        f"{outcome.rows:,} rows under {settings.data_dir}"
     )
-    for s in failed:
-        out.print(f"[red]failed[/red] {s.shard.key}: {s.reason}")
+    for key, reason in sorted(failed.items()):
+        out.print(f"[red]failed[/red] {key}: {reason}")
     if failed:
         out.print("fix the cause, then `producer retry-failed` sends the failed shards again")
     return 1 if failed else 0

@@ -62,6 +62,12 @@ class Keys:
         #: hash key -> why part of its period could not be read (the file is stored; a
         #: closed period counts as done)
         self.incomplete = p + "incomplete"
+        #: hash group -> counts: `<exchange:market:dtype[:interval]:symbol>|<state|rows|...>`
+        #: (storage/states.py); kept by the ledger's scripts, so status reads one small hash
+        self.tally = p + "tally"
+        self.finished = p + "finished"  # pub/sub channel: a shard just finished (a waiter wakes)
+        self.sent = p + "sent:"  # + exchange: sorted set of its queued keys by ms sent
+        self.senders = p + "senders"  # set: exchanges that have a `sent:` index
         self.lock = p + "lock:"  # + shard key -> token of the worker fetching it
         self.presence = p + "workers"  # sorted set: worker id -> ms its heartbeat expires
         self.heal = p + "heal"  # exists while a heal pass's period runs (one pass per period)
