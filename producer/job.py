@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from producer.enqueue import enqueue
-from producer.listing import FirstDataCache, bounded, first_data
+from producer.listing import FirstDataCache, bounded, first_data_of
 from producer.plan import Plan, Window, plan, window_from
 from producer.sources import nothing_note, print_plan, report_all, sort_plans
 from producer.terminal import make_console
@@ -163,18 +163,26 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
         if got is None:
             missing.append(where)
     adapter = rt.adapter(job.exchange)
+    # One probe per distinct request: klines and aggTrades of a market often share one.
+    asks: dict[tuple, list[tuple[str, str, str, str]]] = {}
+    for where in missing:
+        request = adapter.listing_request(*where[1:])
+        asks.setdefault((request.url, request.params), []).append(where)
 
-    def asker(where: tuple[str, str, str, str]):
-        async def one() -> datetime | None:
-            first = await first_data(rt.http, adapter, *where[1:])
-            if first is not None:
-                cache.put(*where, first)
-            return first
+    def asker(group: list[tuple[str, str, str, str]]):
+        async def one() -> list[datetime | None]:
+            _, market, _, symbol = group[0]
+            dtypes = [where[2] for where in group]
+            return await first_data_of(rt.http, adapter, market, dtypes, symbol)
 
         return one
 
-    for where, first in zip(missing, await bounded([asker(w) for w in missing]), strict=True):
-        firsts[(where[3], where[2])] = first
+    groups = list(asks.values())
+    for group, found in zip(groups, await bounded([asker(g) for g in groups]), strict=True):
+        for where, first in zip(group, found, strict=True):
+            firsts[(where[3], where[2])] = first
+            if first is not None:
+                cache.put(*where, first)
     return [
         plan(
             exchange=job.exchange,

@@ -8,7 +8,7 @@ Redis keys so that a re-run asks nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -65,19 +65,28 @@ async def first_data(
 
     Raises InputError with the exchange's own reason when the exchange does not know it.
     """
-    request = adapter.listing_request(market, dtype, symbol)
+    return (await first_data_of(http, adapter, market, (dtype,), symbol))[0]
+
+
+async def first_data_of(
+    http: Http, adapter: Adapter, market: str, dtypes: Sequence[str], symbol: str
+) -> list[datetime | None]:
+    """`first_data` of each of `dtypes`, whose listing requests must be one and the same:
+    asked once, the answer read for each type."""
+    request = adapter.listing_request(market, dtypes[0], symbol)
+
+    def read(body: bytes) -> list[int | None]:
+        return [adapter.parse_listing(body, dtype) for dtype in dtypes]
+
     try:
-        first_ms = await ask(
-            http, adapter, request, lambda body: adapter.parse_listing(body, dtype),
-            f"{market} {symbol}",
-        )  # fmt: skip
+        firsts = await ask(http, adapter, request, read, f"{market} {symbol}")
     except PermanentError as exc:
         raise InputError(
             f"{adapter.name} {market} refused symbol {symbol}: {exc}; check the spelling "
             "(BTCUSDT on every exchange: shardfetch maps it to the exchange's own) and "
             "that it trades on this market"
         ) from None
-    return None if first_ms is None else datetime.fromtimestamp(first_ms / 1000, UTC)
+    return [None if ms is None else datetime.fromtimestamp(ms / 1000, UTC) for ms in firsts]
 
 
 class FirstDataCache:
