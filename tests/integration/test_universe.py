@@ -21,12 +21,12 @@ def queued_keys(cluster, queue: str = "binance") -> list[str]:
     return [json.loads(base64.b64decode(json.loads(m)["body"]))[0][0] for m in messages]
 
 
-def get(cluster, path: str):  # noqa: ANN201
+def get(cluster, path: str):
     with urllib.request.urlopen(cluster.sim.url + path, timeout=30) as response:
         return json.loads(response.read())
 
 
-def clean(result) -> None:  # noqa: ANN001
+def clean(result) -> None:
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
 
 

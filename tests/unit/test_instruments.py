@@ -28,7 +28,7 @@ def body(name: str) -> bytes:
     return (FIXTURES / exchange / name).read_bytes()
 
 
-def listed(venue, name: str, market: str, wrap=None) -> list[Instrument]:  # noqa: ANN001
+def listed(venue, name: str, market: str, wrap=None) -> list[Instrument]:
     raw = body(name) if wrap is None else json.dumps(wrap(json.loads(body(name)))).encode()
     request = venue.list_requests(market)[0]
     return list(venue.parse_list(raw, request, market).instruments)
