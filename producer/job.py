@@ -138,21 +138,23 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
     pairs = [(symbol, dtype) for symbol in job.symbols for dtype in job.dtypes]
     markets = dict.fromkeys(job.market_of(d) for d in job.dtypes)
     use_list = job.choice.every or len(job.symbols) > 1
-    dated = {m: await lists.instruments(m) for m in markets if use_list and lists.dated(m)}
-    if job.choice.every and job.choice.include_delisted:
-        for market in ADAPTERS[job.exchange].capabilities.markets:
-            if market.name not in dated and lists.dated(market.name):
-                await lists.instruments(market.name)
+    for market in markets:  # `all` read the job's own list already: Redis has it
+        if (use_list and lists.dated(market)) or job.choice.every:
+            await lists.instruments(market)
+    if job.choice.every and job.choice.include_delisted:  # delisting dates lists lack
+        for other in ADAPTERS[job.exchange].capabilities.markets:
+            if lists.dated(other.name):
+                await lists.instruments(other.name)
     firsts: dict[tuple[str, str], datetime | None] = {}
-    ends: dict[str, int | None] = {}
+    ends: dict[tuple[str, str], int | None] = {}
     probe: list[tuple[str, str, str, str]] = []
     for symbol, dtype in pairs:
         market = job.market_of(dtype)
-        ends.setdefault(symbol, lists.delisting(symbol))
-        listed = dated.get(market, {}).get(symbol) if market in dated else None
+        ends[(symbol, market)] = lists.delisting(symbol, market)
+        listed = lists.listed(symbol, market)
         if listed is not None and listed.listed_ms is not None:
             firsts[(symbol, dtype)] = datetime.fromtimestamp(listed.listed_ms / 1000, UTC)
-        elif market in dated and listed is None and job.choice.every:
+        elif listed is None and lists.has(market) and symbol not in job.choice.named:
             firsts[(symbol, dtype)] = None  # not on this market: nothing to fetch
         else:
             probe.append((job.exchange, market, dtype, symbol))
@@ -190,7 +192,7 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
             dtype=dtype,
             symbol=symbol,
             interval=job.interval if DTYPES[dtype].interval else None,
-            window=_window_for(job, ends[symbol]),
+            window=_window_for(job, ends[(symbol, job.market_of(dtype))]),
             first_data=firsts[(symbol, dtype)],
             now=job.now,
         )

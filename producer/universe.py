@@ -123,9 +123,6 @@ class Lists:
     def dated(self, market: str) -> bool:
         return self.venue.dated(market)
 
-    def fetched(self) -> list[dict[str, Instrument]]:
-        return list(self._lists.values())
-
     async def instruments(self, market: str) -> dict[str, Instrument]:
         """Symbol -> instrument of the market's whole list."""
         if market in self._lists:
@@ -184,12 +181,26 @@ class Lists:
         except PermanentError as exc:
             raise ShardfetchError(f"{self.adapter.name} refused {about}: {exc}") from None
 
-    def delisting(self, symbol: str) -> int | None:
-        """When `symbol` stopped trading, from any list asked so far that says."""
+    def has(self, market: str) -> bool:
+        """Whether the market's list has been read."""
+        return market in self._lists
+
+    def listed(self, symbol: str, market: str) -> Instrument | None:
+        """The symbol's entry in the market's list, if that list has been read and lists it."""
+        return self._lists.get(market, {}).get(symbol)
+
+    def delisting(self, symbol: str, market: str) -> int | None:
+        """When `symbol` stopped trading on `market`: its list's date, or, for an entry that
+        stopped without one (Binance spot BREAK), the date another list read gives."""
+        own = self.listed(symbol, market)
+        if own is None or own.trading:
+            return None
+        if own.delisted_ms is not None:
+            return own.delisted_ms
         for listed in self._lists.values():
-            x = listed.get(symbol)
-            if x is not None and x.delisted_ms is not None:
-                return x.delisted_ms
+            other = listed.get(symbol)
+            if other is not None and other.delisted_ms is not None:
+                return other.delisted_ms
         return None
 
 
