@@ -126,6 +126,43 @@ def resolve(job: Job, settings: Settings) -> Job:
         rt.close()
 
 
+async def _probe(
+    rt: Runtime, exchange: str, probe: list[tuple[str, str, str, str]]
+) -> dict[tuple[str, str], datetime | None]:
+    """(symbol, dtype) -> first data of each (exchange, market, dtype, symbol) in `probe`:
+    from the week-long cache, else asked at most CONCURRENCY at a time, one request for the
+    types whose probes are the same request."""
+    firsts: dict[tuple[str, str], datetime | None] = {}
+    cache = FirstDataCache(rt.redis, rt.ledger.keys)
+    missing = []
+    for where, got in zip(probe, cache.get_many(probe), strict=True):
+        firsts[(where[3], where[2])] = got
+        if got is None:
+            missing.append(where)
+    adapter = rt.adapter(exchange)
+    # One probe per distinct request: klines and aggTrades of a market often share one.
+    asks: dict[tuple, list[tuple[str, str, str, str]]] = {}
+    for where in missing:
+        request = adapter.listing_request(*where[1:])
+        asks.setdefault((request.url, request.params), []).append(where)
+
+    def asker(group: list[tuple[str, str, str, str]]):
+        async def one() -> list[datetime | None]:
+            _, market, _, symbol = group[0]
+            dtypes = [where[2] for where in group]
+            return await first_data_of(rt.http, adapter, market, dtypes, symbol)
+
+        return one
+
+    groups = list(asks.values())
+    for group, found in zip(groups, await bounded([asker(g) for g in groups]), strict=True):
+        for where, first in zip(group, found, strict=True):
+            firsts[(where[3], where[2])] = first
+            if first is not None:
+                cache.put(*where, first)
+    return firsts
+
+
 async def _plans(job: Job, rt: Runtime) -> list[Plan]:
     """One plan per (symbol, dtype), in that order.
 
@@ -158,33 +195,7 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
             firsts[(symbol, dtype)] = None  # not on this market: nothing to fetch
         else:
             probe.append((job.exchange, market, dtype, symbol))
-    cache = FirstDataCache(rt.redis, rt.ledger.keys)
-    missing = []
-    for where, got in zip(probe, cache.get_many(probe), strict=True):
-        firsts[(where[3], where[2])] = got
-        if got is None:
-            missing.append(where)
-    adapter = rt.adapter(job.exchange)
-    # One probe per distinct request: klines and aggTrades of a market often share one.
-    asks: dict[tuple, list[tuple[str, str, str, str]]] = {}
-    for where in missing:
-        request = adapter.listing_request(*where[1:])
-        asks.setdefault((request.url, request.params), []).append(where)
-
-    def asker(group: list[tuple[str, str, str, str]]):
-        async def one() -> list[datetime | None]:
-            _, market, _, symbol = group[0]
-            dtypes = [where[2] for where in group]
-            return await first_data_of(rt.http, adapter, market, dtypes, symbol)
-
-        return one
-
-    groups = list(asks.values())
-    for group, found in zip(groups, await bounded([asker(g) for g in groups]), strict=True):
-        for where, first in zip(group, found, strict=True):
-            firsts[(where[3], where[2])] = first
-            if first is not None:
-                cache.put(*where, first)
+    firsts.update(await _probe(rt, job.exchange, probe))
     return [
         plan(
             exchange=job.exchange,

@@ -3,8 +3,11 @@ dry run readable at hundreds of symbols."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from producer.listing import bounded
 from producer.sources import _what, names, nothing_note
 from producer.universe import Choice, read_symbols_file
 from storage.errors import InputError
@@ -50,3 +53,22 @@ def test_notes_name_a_few_symbols_and_count_the_rest() -> None:
     assert "has no funding for BTCUSDT in this window" in one
     shards = [Shard("binance", "spot", "aggtrades", s, "2024-01-01") for s in symbols]
     assert _what(shards).startswith("12 binance spot aggtrades shard(s) of 12 symbols (S0USDT")
+
+
+def test_probes_run_at_most_the_limit_at_once_and_answer_in_order() -> None:
+    running, peak = 0, 0
+
+    def job(i: int):
+        async def one() -> int:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            for _ in range(3):  # let the others start if the gate allowed them
+                await asyncio.sleep(0)
+            running -= 1
+            return i
+
+        return one
+
+    assert asyncio.run(bounded([job(i) for i in range(500)], limit=16)) == list(range(500))
+    assert peak == 16
