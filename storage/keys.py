@@ -73,6 +73,9 @@ class Keys:
         self.heal = p + "heal"  # exists while a heal pass's period runs (one pass per period)
         self.healed = p + "healed"  # counter: shards re-sent without a person
         self.first_data = p + "first_data:"  # + exchange:market:dtype:symbol -> first ms
+        #: + exchange:market -> JSON of the market's instrument list (expires within the hour)
+        self.instruments = p + "instruments:"
+        self.tickers = p + "tickers:"  # + exchange:market -> JSON symbol -> 24 h quote volume
         #: kombu's `global_keyprefix`: every broker key of the dataset (queues, unacked
         #: messages, event channels) starts with it, so `-Q binance` reads this dataset's
         #: queue only; a queue's list is this prefix and the queue's name.
