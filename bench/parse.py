@@ -1,32 +1,42 @@
 """CPU cost of parsing and storing REST pages, per 1M rows, beside pyarrow's own floor: one table.
 
-    python -m bench.parse [--rows 300000] [--repeat 3]
+    python -m bench.parse [--rows 300000] [--repeat 7] [--exchange binance]
 
 Pages come from the simulator's own handlers, called in this process (no HTTP, no limiter),
 walked as a worker walks a shard: each chain's next request from the parsed page. For each
-exchange's klines and trades the table prints CPU milliseconds per 1M rows (the best of
-`--repeat` rounds in which the variants take turns; `time.process_time`, so other processes
-on the machine matter less than to wall time, though they still slow shared caches):
+exchange's klines and trades the table prints CPU milliseconds per 1M rows, the median of
+`--repeat` rounds. Within a round the variants take turns, so a busy moment on the machine
+weighs on all of them alike; the garbage collector is off while a variant runs (it would
+charge one variant for another's garbage); CPU time is `time.process_time`, so other
+processes matter less than to wall time, though on a shared machine they still slow the
+caches: the `spread` column says how far apart the rounds were.
 
 * json: the reference parser (json.loads, then Arrow arrays from the Python rows) per page;
 * fast: `adapter.parse`, i.e. jsoncsv where it takes the body (the same as json elsewhere);
 * main: json + one Parquet row group per page with pyarrow's default encoding, as the
   writer did before row-group buffering;
 * json+write, fast+write: the parser, then ShardWriter (buffered row groups, plain encoding,
-  zstd, fsync);
+  zstd, statistics, fsync);
 * floor: the same rows as CSV text (numbers as pyarrow prints them, times as integers) read
-  by pyarrow.csv, then written as one zstd Parquet file with pyarrow's defaults: what
-  pyarrow alone needs to turn text into the file;
-* floor*: the same with the writer's encoding (plain, no dictionary pages).
+  by pyarrow.csv, times cast to the stored timestamp type (the same schema as the shard's
+  file), then written as one zstd Parquet file with pyarrow's defaults (dictionary
+  encoding): what pyarrow alone needs to turn text into the file, the issue's floor;
+* floor*: the same with the writer's encoding (plain, no dictionary pages): like for like.
 
 `fast+write / floor` is the ratio the parse path is judged by (goal: at most 1.5 for
-Binance klines and aggTrades); `/floor*` compares like with like on the write.
+Binance klines and aggTrades): the median of the per-round ratios, with their range.
+`/floor*` holds the encoding equal: dictionary pages cost pyarrow's default writer 2-3x
+the plain writer's CPU, so the floor carries that cost and fast+write does not; `/floor*`
+says what the parse path itself costs beside pyarrow's CSV reader on compact text.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -107,16 +117,24 @@ def _cases(rows: int, only: list[str] | None = None) -> list[Case]:
     return cases
 
 
-def _cpu_ms(runs: dict[str, Callable[[], None]], repeat: int) -> dict[str, float]:
-    """The least CPU ms of each run over `repeat` rounds; the runs take turns within a round,
-    so a busy moment on the machine weighs on all of them alike."""
-    best = dict.fromkeys(runs, float("inf"))
+def _cpu_ms(runs: dict[str, Callable[[], None]], repeat: int) -> list[dict[str, float]]:
+    """CPU ms of each run in each of `repeat` rounds; the runs take turns within a round, so
+    a busy moment on the machine weighs on all of them alike. The collector is off while a
+    run is timed and collects between runs."""
+    rounds = []
     for _ in range(repeat):
+        times = {}
         for name, run in runs.items():
-            started = time.process_time()
-            run()
-            best[name] = min(best[name], (time.process_time() - started) * 1000)
-    return best
+            gc.collect()
+            gc.disable()
+            try:
+                started = time.process_time()
+                run()
+                times[name] = (time.process_time() - started) * 1000
+            finally:
+                gc.enable()
+        rounds.append(times)
+    return rounds
 
 
 def _parse(case: Case, parse: Callable) -> Callable[[], None]:
@@ -176,22 +194,30 @@ def _floor(case: Case, data_dir: Path, **encoding: object) -> Callable[[], None]
 
     def run() -> None:
         rows = pcsv.read_csv(pa.BufferReader(text), read_options=read, convert_options=convert)
+        rows = rows.cast(SCHEMAS[dtype])  # the stored schema: times as timestamps
         pq.write_table(rows, data_dir / "floor.parquet", compression="zstd", **encoding)
 
     return run
 
 
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=300_000, help="rows per case (about)")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--exchange", action="append", help="only these (repeatable)")
     args = parser.parse_args()
+    if args.repeat < 1 or args.rows < 1:
+        parser.exit(2, "bench.parse: --rows and --repeat must be at least 1\n")
     work = Path(tempfile.mkdtemp(prefix="shardfetch-bench-parse-"))
     columns = ["json", "fast", "main", "json+write", "fast+write", "floor", "floor*"]
-    print(f"CPU ms per 1M rows, best of {args.repeat} rounds; one process, no HTTP")
-    print(f"{'case':<18} {'rows':>9} {'pages':>6} " + " ".join(f"{c:>10}" for c in columns), end="")
-    print(f" {'fast+write/floor':>17} {'/floor*':>8}")
+    print(f"CPU ms per 1M rows, median of {args.repeat} rounds, GC off while timed; one")
+    print(f"process, no HTTP; {os.cpu_count()} CPUs, {_load()} at start")
+    header = f"{'case':<18} {'rows':>9} {'pages':>6} " + " ".join(f"{c:>10}" for c in columns)
+    print(f"{header} {'spread':>7} {'fast+write/floor':>18} {'/floor*':>16}")
     try:
         for case in _cases(args.rows, args.exchange):
             rows = case.rows
@@ -205,13 +231,28 @@ def main() -> None:
                 "floor": _floor(case, work),
                 "floor*": _floor(case, work, use_dictionary=False),
             }
-            ms = {name: cpu * 1e6 / rows for name, cpu in _cpu_ms(runs, args.repeat).items()}
+            rounds = _cpu_ms(runs, args.repeat)
+            ms = {c: statistics.median(r[c] for r in rounds) * 1e6 / rows for c in columns}
+            # the widest (max - min) / median of any variant over the rounds
+            spread = max(
+                (max(r[c] for r in rounds) - min(r[c] for r in rounds))
+                / statistics.median(r[c] for r in rounds)
+                for c in columns
+            )
             cells = " ".join(f"{ms[c]:>10,.0f}" for c in columns)
-            ratio, like = ms["fast+write"] / ms["floor"], ms["fast+write"] / ms["floor*"]
-            line = f"{case.label:<18} {rows:>9,} {len(case.pages):>6} {cells}"
-            print(f"{line} {ratio:>17.2f} {like:>8.2f}", flush=True)
+            line = f"{case.label:<18} {rows:>9,} {len(case.pages):>6} {cells} {spread:>7.0%}"
+            print(
+                f"{line} {_ratio(rounds, 'floor'):>18} {_ratio(rounds, 'floor*'):>16}", flush=True
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print(_load() + " at end")
+
+
+def _ratio(rounds: list[dict[str, float]], floor: str) -> str:
+    """fast+write over the floor: the median of the rounds' ratios, and their range."""
+    ratios = [r["fast+write"] / r[floor] for r in rounds]
+    return f"{statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
 
 
 if __name__ == "__main__":

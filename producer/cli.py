@@ -94,8 +94,27 @@ def main() -> None:
     "--symbol",
     "symbols",
     multiple=True,
-    required=True,
-    help="Symbol as the user writes it (BTCUSDT); repeat or comma-separate.",
+    help="Symbol as the user writes it (BTCUSDT); repeat or comma-separate. `all`: every "
+    "symbol the exchange lists for --quote on the market the job reads.",
+)
+@click.option(
+    "--quote", default="USDT", show_default=True, help="With --symbol all: the quote currency."
+)
+@click.option(
+    "--top",
+    type=int,
+    help="Only the N symbols with the largest 24 h quote volume (of --symbol all when no "
+    "symbol is named).",
+)
+@click.option(
+    "--symbols-file",
+    type=click.Path(dir_okay=False),
+    help="Read symbols from FILE, one a line (`#` starts a comment).",
+)
+@click.option(
+    "--include-delisted",
+    is_flag=True,
+    help="With --symbol all: also the symbols that stopped trading (each up to its last day).",
 )
 @click.option(
     "--exchange", default="binance", show_default=True, help=f"One of: {', '.join(ADAPTERS)}."
@@ -133,6 +152,7 @@ def main() -> None:
     "rest: REST only.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; enqueue nothing.")
+@click.option("--verbose", is_flag=True, help="With --dry-run: one row per symbol, not per group.")
 @click.option(
     "--wait",
     "wait_",
@@ -143,6 +163,10 @@ def main() -> None:
 @expected_errors
 def enqueue(
     symbols: tuple[str, ...],
+    quote: str,
+    top: int | None,
+    symbols_file: str | None,
+    include_delisted: bool,
     exchange: str,
     data: str,
     market: str,
@@ -153,15 +177,25 @@ def enqueue(
     end: str | None,
     source: str,
     dry_run: bool,
+    verbose: bool,
     wait_: bool,
     timeout: float | None,
 ) -> None:
     """Plan a window into shards and queue the ones not done yet."""
     from producer.job import Job, run_enqueue
+    from producer.universe import Choice
 
     now = datetime.now(UTC)
+    choice = Choice.from_options(
+        split_list(symbols),
+        symbols_file=symbols_file,
+        quote=quote,
+        top=top,
+        include_delisted=include_delisted,
+    )
     job = Job.from_options(
-        symbols=[clean_symbol(s) for s in split_list(symbols)],
+        symbols=list(choice.named),
+        choice=choice,
         exchange=exchange.strip().lower(),
         dtypes=split_list((data,)),
         interval=interval.strip(),
@@ -176,18 +210,28 @@ def enqueue(
     settings = Settings.from_env()
     ledger = connect(settings)
     settings.store().check()
-    sys.exit(run_enqueue(job, settings, ledger, dry_run=dry_run, block=wait_, timeout_s=timeout))
+    code = run_enqueue(
+        job, settings, ledger, dry_run=dry_run, block=wait_, timeout_s=timeout, verbose=verbose
+    )
+    sys.exit(code)
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--watch", is_flag=True, help="Redraw a live view every second until Ctrl-C.")
+@click.option("--verbose", "-v", is_flag=True, help="One row per symbol (also with --symbol).")
 @filters
 @expected_errors
 def status(
-    as_json: bool, watch: bool, exchange: str | None, symbol: str | None, dtype: str | None
+    as_json: bool,
+    watch: bool,
+    verbose: bool,
+    exchange: str | None,
+    symbol: str | None,
+    dtype: str | None,
 ) -> None:
-    """Shards planned, done, partial, queued, running and failed, with rows and bytes stored."""
+    """Shards planned, done, partial, queued, running and failed, with rows and bytes stored:
+    per exchange, market and data type, or per symbol with --verbose or --symbol."""
     from producer.status import collect, dataset_of, render
     from storage.custody import Custody
 
@@ -207,12 +251,12 @@ def status(
             heal=healer_for(ledger, settings).heal,
         )
         return
-    rep = collect(ledger, [s for s in ledger.planned() if keep(s)])
+    rep = collect(ledger, keep)
     rep.dataset = dataset_of(Custody(ledger.client, ledger.namespace), str(settings.data_dir))
     if as_json:
         click.echo(json.dumps(rep.as_dict(), indent=2))
     else:
-        render(rep, make_console())
+        render(rep, make_console(), verbose=verbose or symbol is not None)
 
 
 @main.command()

@@ -1,13 +1,15 @@
-"""The live view of a job: per exchange and data type, progress, pace, queues and rate limits.
+"""The live view of a job: per exchange, market and data type, progress, pace, queues and rate
+limits, and the few slowest and failed symbols of each.
 
-`producer status --watch` and `enqueue --wait` on a terminal redraw it about once a second.
-Each frame costs a few pipelined Redis round trips, however many shards there are.
+`producer status --watch` and `enqueue --wait` on a terminal redraw it. A frame reads the
+ledger's per-group counters (one small hash) and a few pipelined keys, however many shards
+there are.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from rich.console import Group as Stack
@@ -16,34 +18,18 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from storage.ledger import Ledger, ShardState
-from storage.shards import Shard
+from producer.status import Group, Line, group_of, summarise
+from storage.ledger import Ledger
 from workers.ratelimit import Budget, cooldowns, usage
 
-FINISHED = ("done", "partial", "failed")
-
-
-@dataclass
-class Line:
-    exchange: str
-    market: str
-    data: str
-    planned: int = 0
-    done: int = 0
-    queued: int = 0
-    running: int = 0
-    failed: int = 0
-    rows: int = 0
-
-    @property
-    def finished(self) -> int:
-        return self.done + self.failed
+#: which groups (`exchange:market:dtype[:interval]:symbol`) a view shows: a set of ids, a
+#: test of each group, or None for all
+Scope = Collection[str] | Callable[[Group], bool] | None
 
 
 @dataclass
 class Snapshot:
     at_s: float
-    states: list[ShardState]
     lines: list[Line]
     queues: dict[str, int]
     #: weight spent in the current window per (exchange, endpoint group)
@@ -51,26 +37,30 @@ class Snapshot:
     #: seconds left per (exchange, host) told to stay away
     cooldowns: dict[tuple[str, str], float] = field(default_factory=dict)
 
+    @property
+    def in_flight(self) -> int:
+        """Shards queued or running in the view: 0 once every one has finished."""
+        return sum(x.queued + x.running for x in self.lines)
+
+
+def groups(ledger: Ledger, scope: Scope = None) -> list[Group]:
+    """The groups in `scope`, from the ledger's counters."""
+    out = [group_of(c) for c in ledger.counts().values()]
+    if scope is None:
+        return out
+    if callable(scope):
+        return [g for g in out if scope(g)]
+    return [g for g in out if g.sample().key.rsplit(":", 1)[0] in scope]
+
 
 def snapshot(
     ledger: Ledger,
-    shards: Sequence[Shard],
+    scope: Scope,
     budgets: Mapping[tuple[str, str], Budget],
     limit_key: str = "",
 ) -> Snapshot:
-    states = ledger.states(shards)
-    lines: dict[tuple, Line] = {}
-    for st in states:
-        s = st.shard
-        data = f"{s.dtype} {s.interval}" if s.interval else s.dtype
-        line = lines.setdefault((s.exchange, s.market, data), Line(s.exchange, s.market, data))
-        line.planned += 1
-        line.rows += st.rows
-        if st.state in ("done", "partial"):
-            line.done += 1
-        elif st.state in ("queued", "running", "failed"):
-            setattr(line, st.state, getattr(line, st.state) + 1)
-    exchanges = sorted({line.exchange for line in lines.values()})
+    lines = summarise(groups(ledger, scope))
+    exchanges = sorted({line.exchange for line in lines})
     pipe = ledger.client.pipeline(transaction=False)
     for name in exchanges:
         pipe.llen(ledger.keys.queue(name))  # the dataset's Celery queue of the exchange
@@ -78,7 +68,11 @@ def snapshot(
     mine = {k: v for k, v in budgets.items() if k[0] in exchanges}
     limits = usage(ledger.client, mine, limit_key=limit_key) if mine else {}
     cooling = cooldowns(ledger.client, exchanges)
-    return Snapshot(time.monotonic(), states, list(lines.values()), queues, limits, cooling)
+    return Snapshot(time.monotonic(), lines, queues, limits, cooling)
+
+
+def _id(line: Line) -> tuple[str, str, str]:
+    return (line.exchange, line.market, line.data)
 
 
 @dataclass
@@ -91,14 +85,12 @@ class Pace:
     def see(self, snap: Snapshot) -> None:
         if self.first is None:
             self.first = snap
-            self.by_line = {
-                (x.exchange, x.market, x.data): (x.rows, x.finished) for x in snap.lines
-            }
+            self.by_line = {_id(x): (x.rows, x.finished) for x in snap.lines}
 
     def rates(self, snap: Snapshot, line: Line) -> tuple[str, str]:
         assert self.first is not None
         elapsed = snap.at_s - self.first.at_s
-        rows0, finished0 = self.by_line.get((line.exchange, line.market, line.data), (0, 0))
+        rows0, finished0 = self.by_line.get(_id(line), (0, 0))
         if elapsed <= 0 or line.finished <= finished0:
             return "-", "-" if line.finished < line.planned else "done"
         rows_s = (line.rows - rows0) / elapsed
@@ -116,7 +108,7 @@ def _duration(seconds: float) -> str:
 
 def render(snap: Snapshot, pace: Pace, budgets: Mapping[tuple[str, str], Budget]):
     table = Table(title="shardfetch: live", expand=False)
-    for col in ("exchange", "data", "progress", "done", "queued", "running", "failed"):
+    for col in ("exchange", "data", "symbols", "progress", "done", "queued", "running", "failed"):
         table.add_column(
             col, justify="left" if col in ("exchange", "data", "progress") else "right"
         )
@@ -127,8 +119,9 @@ def render(snap: Snapshot, pace: Pace, budgets: Mapping[tuple[str, str], Budget]
         table.add_row(
             f"{line.exchange} {line.market}",
             line.data,
+            str(line.symbols),
             ProgressBar(total=max(line.planned, 1), completed=line.finished, width=24),
-            f"{line.done}/{line.planned}",
+            f"{line.done + line.partial}/{line.planned}",
             str(line.queued),
             str(line.running),
             Text(str(line.failed), style="red" if line.failed else ""),
@@ -137,6 +130,12 @@ def render(snap: Snapshot, pace: Pace, budgets: Mapping[tuple[str, str], Budget]
             eta,
         )
     parts: list[RenderableType] = [table]
+    for line in snap.lines:
+        name = f"{line.exchange} {line.market} {line.data}"
+        if line.failing:
+            parts.append(Text(f"{name}: failed {', '.join(line.failing)}", "red"))
+        if line.slowest and line.queued + line.running:
+            parts.append(Text(f"{name}: slowest {', '.join(line.slowest)}"))
     queues = "  ".join(f"{name}: {depth}" for name, depth in snap.queues.items())
     parts.append(Text(f"queue depth  {queues or '-'}"))
     for (exchange, group), used in sorted(snap.limits.items()):
@@ -156,4 +155,4 @@ def render(snap: Snapshot, pace: Pace, budgets: Mapping[tuple[str, str], Budget]
 
 
 def all_finished(snap: Snapshot) -> bool:
-    return all(st.state in FINISHED for st in snap.states)
+    return snap.in_flight == 0

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from producer.enqueue import enqueue
-from producer.listing import FirstDataCache, first_data
+from producer.listing import FirstDataCache, bounded, first_data_of
 from producer.plan import Plan, Window, plan, window_from
-from producer.sources import print_plan, report, sort_plans
+from producer.sources import nothing_note, print_plan, report_all, sort_plans
 from producer.terminal import make_console
+from producer.universe import Choice, Lists, choose
 from producer.wait import wait
 from storage.custody import Custody
 from storage.errors import InputError
@@ -22,7 +22,7 @@ from workers.runtime import Runtime
 from workers.settings import ARCHIVE, Settings, url_var
 from workers.sourceplan import SourcePlan
 
-__all__ = ["Job", "make_plans", "run_enqueue"]
+__all__ = ["Job", "make_plans", "resolve", "run_enqueue"]
 
 out = make_console()
 
@@ -40,6 +40,9 @@ class Job:
     now: datetime
     mode: str = "auto"
     market: str = "spot"
+    #: how the symbols were chosen (`--symbol all`, `--top`, ...); `symbols` holds them
+    #: once `resolve` has read the exchange's list
+    choice: Choice = field(default_factory=Choice)
 
     @classmethod
     def from_options(
@@ -52,11 +55,14 @@ class Job:
         now: datetime,
         mode: str = "auto",
         market: str = "spot",
+        choice: Choice | None = None,
         **window: object,
     ) -> Job:
         if exchange not in ADAPTERS:
             raise InputError(f"unknown exchange {exchange!r}: choose one of {', '.join(ADAPTERS)}")
-        if not symbols:
+        choice = choice or Choice(tuple(symbols))
+        symbols = list(choice.named) if choice.every or choice.top else symbols
+        if not symbols and not choice.every and choice.top is None:
             raise InputError("give at least one --symbol, e.g. --symbol BTCUSDT")
         unknown = [d for d in dtypes if d not in DTYPES]
         if unknown or not dtypes:
@@ -81,6 +87,7 @@ class Job:
             now,
             mode,
             market,
+            choice,
         )
 
     def market_of(self, dtype: str) -> str:
@@ -89,20 +96,106 @@ class Job:
         return ADAPTERS[self.exchange].capabilities.market_for(self.market, dtype).name
 
 
-async def _first_data(job: Job, rt: Runtime, symbol: str, dtype: str) -> datetime | None:
+def _window_for(job: Job, end_ms: int | None) -> Window:
+    """The job's window, ended at the symbol's delisting where the list gives one."""
+    if end_ms is None:
+        return job.window
+    end = datetime.fromtimestamp(end_ms / 1000, UTC)
+    return Window(job.window.start, min(job.window.end, end))
+
+
+def _lists(job: Job, rt: Runtime) -> Lists:
+    urls = {m: u for (x, m), u in rt.settings.urls.items() if x == job.exchange}
+    return Lists(rt.http, rt.adapter(job.exchange), urls, rt.redis, rt.ledger.keys)
+
+
+async def _resolve(job: Job, rt: Runtime) -> Job:
+    symbols = await choose(job.choice, _lists(job, rt), job.market_of("klines"))
+    return replace(job, symbols=symbols)
+
+
+def resolve(job: Job, settings: Settings) -> Job:
+    """The job with its symbols: `--symbol all` and `--top` read the exchange's instrument
+    list and tickers (asked once, cached an hour); named symbols are kept as given."""
+    if not job.choice.every and job.choice.top is None:
+        return job
+    rt = Runtime(settings)
+    try:
+        return rt.run(_resolve(job, rt))
+    finally:
+        rt.close()
+
+
+async def _probe(
+    rt: Runtime, exchange: str, probe: list[tuple[str, str, str, str]]
+) -> dict[tuple[str, str], datetime | None]:
+    """(symbol, dtype) -> first data of each (exchange, market, dtype, symbol) in `probe`:
+    from the week-long cache, else asked at most CONCURRENCY at a time, one request for the
+    types whose probes are the same request."""
+    firsts: dict[tuple[str, str], datetime | None] = {}
     cache = FirstDataCache(rt.redis, rt.ledger.keys)
-    where = (job.exchange, job.market_of(dtype), dtype, symbol)
-    first = cache.get(*where)
-    if first is None:
-        first = await first_data(rt.http, rt.adapter(job.exchange), *where[1:])
-        if first is not None:
-            cache.put(*where, first)
-    return first
+    missing = []
+    for where, got in zip(probe, cache.get_many(probe), strict=True):
+        firsts[(where[3], where[2])] = got
+        if got is None:
+            missing.append(where)
+    adapter = rt.adapter(exchange)
+    # One probe per distinct request: klines and aggTrades of a market often share one.
+    asks: dict[tuple, list[tuple[str, str, str, str]]] = {}
+    for where in missing:
+        request = adapter.listing_request(*where[1:])
+        asks.setdefault((request.url, request.params), []).append(where)
+
+    def asker(group: list[tuple[str, str, str, str]]):
+        async def one() -> list[datetime | None]:
+            _, market, _, symbol = group[0]
+            dtypes = [where[2] for where in group]
+            return await first_data_of(rt.http, adapter, market, dtypes, symbol)
+
+        return one
+
+    groups = list(asks.values())
+    for group, found in zip(groups, await bounded([asker(g) for g in groups]), strict=True):
+        for where, first in zip(group, found, strict=True):
+            firsts[(where[3], where[2])] = first
+            if first is not None:
+                cache.put(*where, first)
+    return firsts
 
 
 async def _plans(job: Job, rt: Runtime) -> list[Plan]:
+    """One plan per (symbol, dtype), in that order.
+
+    Where a market's instrument list gives listing dates, one list (cached an hour) replaces
+    a probe per symbol; the probes left run at most CONCURRENCY at once and are cached a week.
+    A symbol picked from the list that a market does not list has no data there; a named
+    one is probed, so the exchange says why it refuses it.
+    """
+    lists = _lists(job, rt)
     pairs = [(symbol, dtype) for symbol in job.symbols for dtype in job.dtypes]
-    firsts = await asyncio.gather(*(_first_data(job, rt, s, d) for s, d in pairs))
+    markets = dict.fromkeys(job.market_of(d) for d in job.dtypes)
+    use_list = job.choice.every or len(job.symbols) > 1
+    for market in markets:  # `all` read the job's own list already: Redis has it
+        if (use_list and lists.dated(market)) or job.choice.every:
+            await lists.instruments(market)
+    if job.choice.every and job.choice.include_delisted:  # delisting dates lists lack
+        for other in ADAPTERS[job.exchange].capabilities.markets:
+            if lists.dated(other.name):
+                await lists.instruments(other.name)
+    firsts: dict[tuple[str, str], datetime | None] = {}
+    ends: dict[tuple[str, str], int | None] = {}
+    probe: list[tuple[str, str, str, str]] = []
+    for symbol, dtype in pairs:
+        market = job.market_of(dtype)
+        ends[(symbol, market)] = lists.delisting(symbol, market)
+        listed = lists.listed(symbol, market)
+        if listed is not None and listed.listed_ms is not None:
+            firsts[(symbol, dtype)] = datetime.fromtimestamp(listed.listed_ms / 1000, UTC)
+        elif listed is None and lists.has(market) and symbol not in job.choice.named:
+            firsts[(symbol, dtype)] = None  # not on this market: nothing to fetch
+        else:
+            probe.append((job.exchange, market, dtype, symbol))
+    firsts.update(await _probe(rt, job.exchange, probe))
     return [
         plan(
             exchange=job.exchange,
@@ -110,11 +203,11 @@ async def _plans(job: Job, rt: Runtime) -> list[Plan]:
             dtype=dtype,
             symbol=symbol,
             interval=job.interval if DTYPES[dtype].interval else None,
-            window=job.window,
-            first_data=first,
+            window=_window_for(job, ends[(symbol, job.market_of(dtype))]),
+            first_data=firsts[(symbol, dtype)],
             now=job.now,
         )
-        for (symbol, dtype), first in zip(pairs, firsts, strict=True)
+        for symbol, dtype in pairs
     ]
 
 
@@ -134,6 +227,7 @@ def run_enqueue(
     dry_run: bool,
     block: bool,
     timeout_s: float | None,
+    verbose: bool = False,
 ) -> int:
     """Returns the process exit code: 0 when everything asked for is (or was sent to be) done."""
     adapter = settings.adapter(job.exchange)
@@ -142,24 +236,27 @@ def run_enqueue(
             f"--source archive: no archive is configured for {job.exchange} (set "
             f"{url_var(job.exchange, ARCHIVE)} if it has one); use --source auto or rest"
         )
+    job = resolve(job, settings)
     plans = make_plans(job, settings)
     shards: list[Shard] = []
     source_plans = []
+    empty: dict[tuple[str, str], list[str]] = {}
+    sorteds = []
     for p, (symbol, dtype) in zip(
         plans, [(s, d) for s in job.symbols for d in job.dtypes], strict=True
     ):
         if not p.shards:
-            out.print(
-                f"[yellow]note[/yellow]: {job.exchange} has no {dtype} for {symbol} in "
-                "this window (before its listing?); nothing to fetch"
-            )
+            empty.setdefault((job.market_of(dtype), dtype), []).append(symbol)
         sorted_ = sort_plans(adapter, p.shards, _ms(job.now), job.mode)
-        report(out, sorted_)
+        sorteds.append(sorted_)
         source_plans.extend(sorted_.plans)
         shards.extend(sorted_.served)
+    for (_, dtype), symbols in empty.items():
+        out.print(nothing_note(job.exchange, dtype, symbols))
+    report_all(out, sorteds)
     if dry_run:
         done = ledger.is_done(shards)
-        print_plan(out, job.exchange, job.mode, source_plans, done, settings)
+        print_plan(out, job.exchange, job.mode, source_plans, done, settings, verbose=verbose)
         return 0
     from workers.celery import app
 
@@ -197,7 +294,7 @@ def wait_and_report(
     Returns the exit code: 0 if all were stored, 1 if any failed, 130 on Ctrl-C.
     """
     try:
-        states = wait(
+        outcome = wait(
             ledger,
             shards,
             out,
@@ -209,14 +306,13 @@ def wait_and_report(
     except KeyboardInterrupt:
         out.print("stopped waiting; the shards stay queued: `producer status --watch` shows them")
         return 130
-    failed = [s for s in states if s.state == "failed"]
-    rows = sum(s.rows for s in states)
+    failed = outcome.failed
     out.print(
-        f"finished: {len(states) - len(failed)} stored, {len(failed)} failed, "
-        f"{rows:,} rows under {settings.data_dir}"
+        f"finished: {outcome.stored} stored, {len(failed)} failed, "
+        f"{outcome.rows:,} rows under {settings.data_dir}"
     )
-    for s in failed:
-        out.print(f"[red]failed[/red] {s.shard.key}: {s.reason}")
+    for key, reason in sorted(failed.items()):
+        out.print(f"[red]failed[/red] {key}: {reason}")
     if failed:
         out.print("fix the cause, then `producer retry-failed` sends the failed shards again")
     return 1 if failed else 0

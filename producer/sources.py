@@ -65,11 +65,43 @@ def _utc(ms: int) -> str:
     return f"{datetime.fromtimestamp(ms / 1000, UTC):%Y-%m-%d %H:%M} UTC"
 
 
+#: symbols named in a summary line before "and N more"
+NAMED = 5
+
+
+def names(symbols: Sequence[str], most: int = NAMED) -> str:
+    """A few of `symbols`, then how many more: `AUSDT, BUSDT, CUSDT and 12 more`."""
+    unique = list(dict.fromkeys(symbols))
+    shown = ", ".join(unique[:most])
+    return shown if len(unique) <= most else f"{shown} and {len(unique) - most} more"
+
+
 def _what(shards: Sequence[Shard]) -> str:
     first = shards[0]
     what = f"{first.dtype} {first.interval}" if first.interval else first.dtype
-    span = first.period if len(shards) == 1 else f"{first.period} .. {shards[-1].period}"
-    return f"{len(shards)} {first.exchange} {first.market} {what} {first.symbol} shard(s) {span}"
+    symbols = list(dict.fromkeys(s.symbol for s in shards))
+    if len(symbols) == 1:
+        span = first.period if len(shards) == 1 else f"{first.period} .. {shards[-1].period}"
+        return (
+            f"{len(shards)} {first.exchange} {first.market} {what} {first.symbol} shard(s) {span}"
+        )
+    periods = sorted(s.period for s in shards)
+    span = f"{periods[0]} .. {periods[-1]}"
+    who = f"of {len(symbols)} symbols ({names(symbols)})"
+    return f"{len(shards)} {first.exchange} {first.market} {what} shard(s) {who} {span}"
+
+
+def nothing_note(exchange: str, dtype: str, symbols: Sequence[str]) -> str:
+    """One line for the symbols that have no `dtype` in the window at all."""
+    if len(symbols) == 1:
+        return (
+            f"[yellow]note[/yellow]: {exchange} has no {dtype} for {symbols[0]} in this window "
+            "(before its listing?); nothing to fetch"
+        )
+    return (
+        f"[yellow]note[/yellow]: {exchange} has no {dtype} in this window for {len(symbols)} "
+        f"symbols (listed later, or not on this market): {names(symbols)}; nothing to fetch"
+    )
 
 
 def unreachable_warning(skipped: Sequence[SourcePlan], archived: bool = False) -> str:
@@ -124,6 +156,40 @@ def report(out: Console, sorted_: Sorted) -> None:
         out.print(null_note(shards, nulls, lacks, sorted_.mode))
 
 
+def merge(sorteds: Sequence[Sorted]) -> list[Sorted]:
+    """The sorted plans of many symbols, one per market, data type and interval, so each
+    warning and note is printed once for the group."""
+    groups: dict[tuple, list[Sorted]] = {}
+    for one in sorteds:
+        every = one.plans + one.skipped
+        if not every:
+            continue
+        s = every[0].shard
+        groups.setdefault((s.market, s.dtype, s.interval), []).append(one)
+    merged = []
+    for group in groups.values():
+        nulls: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Shard]] = {}
+        for one in group:
+            for key, shards in one.nulls.items():
+                nulls.setdefault(key, []).extend(shards)
+        merged.append(
+            Sorted(
+                tuple(p for one in group for p in one.plans),
+                tuple(p for one in group for p in one.skipped),
+                nulls,
+                group[0].archived,
+                group[0].mode,
+            )
+        )
+    return merged
+
+
+def report_all(out: Console, sorteds: Sequence[Sorted]) -> None:
+    """`report` once per market, data type and interval of a job, whatever its symbols."""
+    for one in merge(sorteds):
+        report(out, one)
+
+
 def print_plan(
     out: Console,
     exchange: str,
@@ -131,8 +197,11 @@ def print_plan(
     plans: Sequence[SourcePlan],
     done: Sequence[bool],
     settings: Settings,
+    *,
+    verbose: bool = False,
 ) -> None:
-    """The dry-run table: per group of shards where they come from (`archive`,
+    """The dry-run table: per market, data type and source (per symbol too when `verbose`,
+    or when the job has one symbol) where the shards come from (`archive`,
     `archive+rest`, `rest`, `none: fails` for --source archive on what the archive cannot
     have yet; `, incomplete` where a part is unreachable), how many are done, the archive
     files, and the request weight and time at the budget."""
@@ -148,9 +217,11 @@ def print_plan(
         s = plan.shard
         origin = "none: fails" if plan.fails else plan.origin
         origin += ", incomplete" if plan.incomplete else ""
-        groups.setdefault((s.market, s.dtype, s.symbol, s.interval, origin), []).append(
+        symbol = s.symbol if verbose else ""
+        groups.setdefault((s.market, s.dtype, symbol, s.interval, origin), []).append(
             (plan, is_done)
         )
+    totals = [0, 0, 0, 0, 0, 0.0]  # shards, done, to fetch, files, weight, seconds
     for (market, dtype, symbol, interval, origin), group in groups.items():
         todo = [plan for plan, is_done in group if not is_done]
         requests = [
@@ -169,18 +240,32 @@ def print_plan(
             budget = settings.budgets[(exchange, downloads[0].group)]
             seconds += sum(f.weight for f in downloads) / budget.weight * budget.seconds
         cursor = "≥" if dtype == "aggtrades" and requests else ""  # later cursor pages unknown
+        symbols = list(dict.fromkeys(p.shard.symbol for p, _ in group))
+        periods = sorted(p.shard.period for p, _ in group)
+        for i, n in enumerate((len(group), len(group) - len(todo), len(todo), len(downloads))):
+            totals[i] += n
+        totals[4] += weight
+        totals[5] += seconds
         table.add_row(
             market,
             f"{dtype} {interval}" if interval else dtype,
-            symbol,
+            symbol or (symbols[0] if len(symbols) == 1 else f"{len(symbols)} symbols"),
             origin,
-            str(len(group)),
-            group[0][0].shard.period,
-            group[-1][0].shard.period,
-            str(len(group) - len(todo)),
-            str(len(todo)),
+            f"{len(group):,}",
+            periods[0],
+            periods[-1],
+            f"{len(group) - len(todo):,}",
+            f"{len(todo):,}",
             f"{len(downloads):,}",
             f"{cursor}{weight:,}",
             f"{cursor}{seconds:,.0f} s",
         )
+    if len(groups) > 1:
+        shards, done_, todo_, files, weight, seconds = totals
+        table.add_section()
+        table.add_row(
+            "total", "", f"{len({p.shard.symbol for p in plans})} symbols", "",
+            f"{shards:,}", "", "", f"{done_:,}", f"{todo_:,}", f"{files:,}",
+            f"{weight:,}", f"{seconds:,.0f} s",
+        )  # fmt: skip
     out.print(table)

@@ -11,6 +11,11 @@ shutdown, a Redis that lost its last second). Each worker records the shards it 
 * is held by nobody, was sent more than `lost_after_ms` ago, and its queue is empty (its
   message never reached the broker, or the broker lost it).
 
+A heal pass costs what is running and held plus a bounded slice: the third kind is read
+from an index of queued shards by the time they were sent (`sent:<exchange>`, a sorted
+set), only for exchanges whose queue is empty, oldest first and at most `LOST_SLICE` at a
+time; the whole `queued` hash (300k shards on a big job) is never scanned.
+
 `orphans` finds them from a snapshot; `reclaim` re-queues them atomically, re-checking that
 nobody took them meanwhile, so that the caller sends each one message again. A message that
 comes back later anyway finds the shard done or locked: one fetch, one file.
@@ -24,33 +29,9 @@ from dataclasses import dataclass
 import redis
 
 from storage.keys import Keys
+from storage.scripts import Scripts
 from storage.shards import Shard
-
-# KEYS: done, queued, running, held, lockless, healed  ARGV: lock prefix, (key, holder)...
-# -> the keys queued again. A key is re-queued only if it is not done, not locked, and still
-# held by the holder the caller saw ('' for nobody); a done key is only cleared.
-_RECLAIM = """
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
-for i = 2, #ARGV, 2 do
-  local k, seen = ARGV[i], ARGV[i + 1]
-  if redis.call('SISMEMBER', KEYS[1], k) == 1 then
-    redis.call('HDEL', KEYS[2], k)
-    redis.call('HDEL', KEYS[4], k)
-    redis.call('SREM', KEYS[3], k)
-  elseif redis.call('EXISTS', ARGV[1] .. k) == 0
-      and (redis.call('HGET', KEYS[4], k) or '') == seen then
-    redis.call('HSET', KEYS[2], k, now_ms)
-    redis.call('SREM', KEYS[3], k)
-    redis.call('HDEL', KEYS[4], k)
-    redis.call('HDEL', KEYS[5], k)
-    redis.call('INCR', KEYS[6])
-    out[#out + 1] = k
-  end
-end
-return out
-"""
+from storage.states import COUNTED
 
 # KEYS: presence  ARGV: holder, ttl_ms, forget_ms -> 1. Heartbeats expire by the server's
 # clock; ids gone for longer than `forget_ms` are dropped.
@@ -63,6 +44,8 @@ return 1
 """
 
 FORGET_MS = 24 * 3600 * 1000
+#: lost shards (held by nobody, queue empty) re-sent per heal pass at most
+LOST_SLICE = 5000
 
 
 @dataclass(frozen=True)
@@ -78,7 +61,7 @@ class Custody:
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.keys = Keys(namespace)
-        self._reclaim = client.register_script(_RECLAIM)
+        self._run = Scripts(client, self.keys)
         self._beat = client.register_script(_BEAT)
 
     def now_ms(self) -> int:
@@ -132,10 +115,11 @@ class Custody:
         that is alive gets `grace_ms` to take its lock again (Redis was out of reach).
         """
         k = self.keys
+        if not self.client.hexists(k.tally, COUNTED):
+            self._run("recount")  # a ledger from before the sent index: index it once
         now = self.now_ms()
         alive = self.alive()
         held = _decoded(self.client.hscan_iter(k.held, count=1000))
-        queued = _decoded(self.client.hscan_iter(k.queued, count=1000))
         seen_lockless = _decoded(self.client.hscan_iter(k.lockless, count=1000))
         running = sorted(m.decode() for m in self.client.sscan_iter(k.running, count=1000))
         pipe = self.client.pipeline(transaction=False)
@@ -156,30 +140,45 @@ class Custody:
             if now - since >= grace_ms:
                 left = f"has run without its lock for {(now - since) / 1000:.0f}s"
                 out.append(Orphan(Shard.parse(key), holder, left))
-        idle = self._idle_queues({Shard.parse(key).queue for key in queued})
-        for key, sent in queued.items():
-            if key in locked:
-                continue
-            holder = held.get(key, "")
-            if holder:
-                if holder not in alive:
-                    out.append(Orphan(Shard.parse(key), holder, f"its worker {holder} is gone"))
-            elif now - int(sent) >= lost_after_ms and Shard.parse(key).queue in idle:
-                why = f"nobody received its message in {(now - int(sent)) / 1000:.0f}s"
-                out.append(Orphan(Shard.parse(key), "", why))
+        waiting = [key for key in held if key not in locked]
+        sent = self.client.hmget(k.queued, waiting) if waiting else []
+        for key, when in zip(waiting, sent, strict=True):
+            if when is not None and held[key] not in alive:
+                why = f"its worker {held[key]} is gone"
+                out.append(Orphan(Shard.parse(key), held[key], why))
+        out += self._lost(now - lost_after_ms, now, skip=locked.keys() | held.keys())
         self._note_lockless(first_seen, set(seen_lockless))
+        return out
+
+    def _lost(self, cutoff_ms: int, now: int, skip: set[str]) -> list[Orphan]:
+        """Queued shards held by nobody, sent before `cutoff_ms`, of exchanges whose queue is
+        empty: the oldest `LOST_SLICE` of each (the next pass takes the next ones)."""
+        senders = {m.decode() for m in self.client.smembers(self.keys.senders)}
+        out: list[Orphan] = []
+        for name in sorted(self._idle_queues(senders)):
+            oldest = self.client.zrangebyscore(
+                self.keys.sent + name,
+                "-inf",
+                cutoff_ms,
+                start=0,
+                num=LOST_SLICE + len(skip),
+                withscores=True,
+            )
+            lost = [(m.decode(), int(ms)) for m, ms in oldest if m.decode() not in skip]
+            for key, sent in lost[:LOST_SLICE]:
+                why = f"nobody received its message in {(now - sent) / 1000:.0f}s"
+                out.append(Orphan(Shard.parse(key), "", why))
         return out
 
     def reclaim(self, orphans: Sequence[Orphan]) -> list[Shard]:
         """Queue again, as of now, the orphans nobody took meanwhile; the caller sends them."""
         if not orphans:
             return []
-        k = self.keys
-        args: list[str] = [k.lock]
+        args: list[str] = []
         for o in orphans:
             args += [o.shard.key, o.holder]
-        keys = [k.done, k.queued, k.running, k.held, k.lockless, k.healed]
-        return [Shard.parse(key.decode()) for key in self._reclaim(keys=keys, args=args)]
+        back = self._run("reclaim", *args)
+        return [Shard.parse(key.decode()) for key in back]  # type: ignore[union-attr]
 
     def sources(self, shards: Iterable[Shard]) -> dict[Shard, str]:
         """The source (auto|archive|rest) each shard was sent with ("auto" if unknown)."""

@@ -62,11 +62,20 @@ class Keys:
         #: hash key -> why part of its period could not be read (the file is stored; a
         #: closed period counts as done)
         self.incomplete = p + "incomplete"
+        #: hash group -> counts: `<exchange:market:dtype[:interval]:symbol>|<state|rows|...>`
+        #: (storage/states.py); kept by the ledger's scripts, so status reads one small hash
+        self.tally = p + "tally"
+        self.finished = p + "finished"  # pub/sub channel: a shard just finished (a waiter wakes)
+        self.sent = p + "sent:"  # + exchange: sorted set of its queued keys by ms sent
+        self.senders = p + "senders"  # set: exchanges that have a `sent:` index
         self.lock = p + "lock:"  # + shard key -> token of the worker fetching it
         self.presence = p + "workers"  # sorted set: worker id -> ms its heartbeat expires
         self.heal = p + "heal"  # exists while a heal pass's period runs (one pass per period)
         self.healed = p + "healed"  # counter: shards re-sent without a person
         self.first_data = p + "first_data:"  # + exchange:market:dtype:symbol -> first ms
+        #: + exchange:market -> JSON of the market's instrument list (expires within the hour)
+        self.instruments = p + "instruments:"
+        self.tickers = p + "tickers:"  # + exchange:market -> JSON symbol -> 24 h quote volume
         #: kombu's `global_keyprefix`: every broker key of the dataset (queues, unacked
         #: messages, event channels) starts with it, so `-Q binance` reads this dataset's
         #: queue only; a queue's list is this prefix and the queue's name.

@@ -4,6 +4,9 @@ or failed.
 The Parquet files are the truth; the ledger is an index of them (DESIGN.md). A shard
 enters `done` only after its file has been committed. Who holds each queued
 shard, and which shards nobody holds any more, is storage/custody.py.
+
+Every change of a shard's state is one Lua script (storage/lua/) that also moves its
+group's counters (storage/states.py), so `counts` costs O(groups), not O(shards).
 """
 
 from __future__ import annotations
@@ -11,99 +14,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 
 from storage.keys import Keys
-from storage.parquet import StoredFile
+from storage.scripts import Scripts
 from storage.shards import Shard
-from storage.store import Store
+from storage.states import COUNTED, Count, group_of, of, parse
+
+if TYPE_CHECKING:  # the status commands need neither pyarrow's writer nor a store
+    from storage.parquet import StoredFile
+    from storage.store import Store
 
 CLAIMED, SKIP_DONE, SKIP_BUSY = 1, 0, 2
 KEPT, RETAKEN, LOST = 1, 2, 0
-
-# KEYS: done, queued, running, planned, sources, held, presence
-# ARGV: stale_ms, lock prefix, source, shard keys...  -> per key CLAIMED, SKIP_DONE or SKIP_BUSY
-# Skip a done shard; skip one a worker holds the lock of, or whose message was sent less than
-# `stale_ms` ago unless it was left running by a worker that is gone; else queue it now.
-_CLAIM = """
-local t = redis.call('TIME')
-local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local stale_ms, lock_prefix, source, out = tonumber(ARGV[1]), ARGV[2], ARGV[3], {}
-for i = 4, #ARGV do
-  local k = ARGV[i]
-  redis.call('SADD', KEYS[4], k)
-  if redis.call('SISMEMBER', KEYS[1], k) == 1 then
-    out[#out + 1] = 0
-  elseif redis.call('EXISTS', lock_prefix .. k) == 1 then
-    out[#out + 1] = 2
-  else
-    local sent = redis.call('HGET', KEYS[2], k)
-    local holder = redis.call('HGET', KEYS[6], k)
-    local alive = holder and tonumber(redis.call('ZSCORE', KEYS[7], holder) or 0) > now_ms
-    local orphan = redis.call('SISMEMBER', KEYS[3], k) == 1 and not alive
-    if sent and not orphan and now_ms - tonumber(sent) < stale_ms then
-      out[#out + 1] = 2
-    else
-      redis.call('HSET', KEYS[2], k, now_ms)
-      redis.call('HSET', KEYS[5], k, source)
-      redis.call('HDEL', KEYS[6], k)
-      redis.call('SREM', KEYS[3], k)
-      out[#out + 1] = 1
-    end
-  end
-end
-return out
-"""
-
-# KEYS: lock, running  ARGV: token, ttl_ms, shard key -> 1 taken, 0 busy
-# A shard still marked running keeps its fetcher even if its lock lapsed (Redis was out of
-# reach longer than the TTL): that worker takes it back; only the healer frees the shard.
-_LOCK = """
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-return 1
-"""
-
-# KEYS: lock, running  ARGV: token, shard key -> 1 released, 0 not ours
-_RELEASE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SREM', KEYS[2], ARGV[2])
-return redis.call('DEL', KEYS[1])
-"""
-
-# KEYS: queued, running, held, done  ARGV: shard key -> 1 queued again, 0 done meanwhile
-# The shard's message is (about to be) back on the broker: queued as of now, run and held by
-# nobody. A done shard stays done.
-_REQUEUE = """
-redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  return 0
-end
-local t = redis.call('TIME')
-redis.call('HSET', KEYS[1], ARGV[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-return 1
-"""
-
-# KEYS: lock, running, done  ARGV: token, ttl_ms, shard key -> KEPT, RETAKEN or LOST
-# Extend our lock; if it expired (Redis was out of reach longer than its TTL) take it again,
-# unless another worker took it or the shard got done meanwhile.
-_KEEP = """
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if holder or redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
-return 2
-"""
+_BATCH = 1000  # keys per script call where a command changes many shards (rebuild, reopen)
 
 
 @dataclass(frozen=True)
@@ -133,11 +59,7 @@ class Ledger:
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.keys = Keys(namespace)
-        self._claim = client.register_script(_CLAIM)
-        self._lock = client.register_script(_LOCK)
-        self._release = client.register_script(_RELEASE)
-        self._keep = client.register_script(_KEEP)
-        self._requeue = client.register_script(_REQUEUE)
+        self._run = Scripts(client, self.keys)
 
     @property
     def namespace(self) -> str:
@@ -159,30 +81,24 @@ class Ledger:
         """
         if not shards:
             return []
-        k = self.keys
-        keys = [k.done, k.queued, k.running, k.planned, k.sources, k.held, k.presence]
-        args = [stale_ms, k.lock, source, *[s.key for s in shards]]
-        return [int(x) for x in self._claim(keys=keys, args=args)]
+        decided = self._run("claim", stale_ms, source, *[s.key for s in shards])
+        return [int(x) for x in decided]  # type: ignore[union-attr]
 
     def unclaim(self, shards: Iterable[Shard]) -> None:
         """Undo claims whose messages could not be sent."""
-        keys = [s.key for s in shards]
-        if keys:
-            self.client.hdel(self.keys.queued, *keys)
+        self._each("unclaim", [s.key for s in shards])
 
     # -- the worker's side --------------------------------------------------------------
     def lock(self, shard: Shard, token: str, ttl_ms: int) -> bool:
         """Take the shard's expiring lock so two deliveries never run at once. Refused while
         the shard is locked, or still marked running by a worker whose lock lapsed (see
         `keep_lock`; the healer frees the shard if that worker is gone)."""
-        keys = [self.keys.lock + shard.key, self.keys.running]
-        return bool(self._lock(keys=keys, args=[token, ttl_ms, shard.key]))
+        return bool(self._run("lock", token, ttl_ms, shard.key))
 
     def keep_lock(self, shard: Shard, token: str, ttl_ms: int) -> int:
         """Extend our lock by `ttl_ms`: KEPT; RETAKEN when it had expired and nobody took it
         (Redis was out of reach); LOST when another worker took it or the shard is done."""
-        keys = [self.keys.lock + shard.key, self.keys.running, self.keys.done]
-        return int(self._keep(keys=keys, args=[token, ttl_ms, shard.key]))
+        return int(self._run("keep", token, ttl_ms, shard.key))  # type: ignore[arg-type]
 
     def locked(self, shards: Sequence[Shard]) -> list[bool]:
         """Whether a worker holds each shard's lock now (it is writing the shard)."""
@@ -192,14 +108,13 @@ class Ledger:
         return [bool(x) for x in pipe.execute()]
 
     def unlock(self, shard: Shard, token: str) -> None:
-        self._release(keys=[self.keys.lock + shard.key, self.keys.running], args=[token, shard.key])
+        self._run("release", token, shard.key)
 
     def requeue(self, shard: Shard) -> bool:
         """The shard's message is back on the broker (a retry with a countdown, a shard handed
         back by a stopping worker): queued as of now, run and held by nobody. False if the
         shard is done (then nothing is queued)."""
-        k = self.keys
-        return bool(self._requeue(keys=[k.queued, k.running, k.held, k.done], args=[shard.key]))
+        return bool(self._run("requeue", shard.key))
 
     def mark_retrying(self, shard: Shard) -> None:
         """The shard's task was re-sent with a countdown: queued again, not running."""
@@ -207,9 +122,7 @@ class Ledger:
 
     def settle(self, shard: Shard) -> None:
         """A delivery of a shard that is done already: nothing of it is queued or held."""
-        pipe = self.client.pipeline(transaction=True)
-        self._clear_progress(pipe, shard)
-        pipe.execute()
+        self._run("settle", shard.key)
 
     def mark_stored(
         self,
@@ -233,30 +146,16 @@ class Ledger:
             info["etag"] = stored.etag
         if archive_sha256:
             info["archive_sha256"] = archive_sha256
-        k = self.keys
-        pipe = self.client.pipeline(transaction=True)
-        pipe.sadd(k.done if complete else k.partial, shard.key)
-        pipe.srem(k.partial if complete else k.done, shard.key)
-        pipe.hset(k.files, shard.key, json.dumps(info))
-        if incomplete:
-            pipe.hset(k.incomplete, shard.key, incomplete)
-        else:
-            pipe.hdel(k.incomplete, shard.key)
-        pipe.hdel(k.failed, shard.key)
-        self._clear_progress(pipe, shard)
-        pipe.execute()
+        self._run("stored", shard.key, int(complete), json.dumps(info), incomplete or "")
 
     def mark_failed(self, shard: Shard, reason: str) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self.keys.failed, shard.key, reason)
-        self._clear_progress(pipe, shard)
-        pipe.execute()
+        self._run("failed", shard.key, reason)
 
-    def _clear_progress(self, pipe: redis.client.Pipeline, shard: Shard) -> None:
-        k = self.keys
-        for name in (k.queued, k.held, k.sources, k.lockless):
-            pipe.hdel(name, shard.key)
-        pipe.srem(k.running, shard.key)
+    def _each(self, script: str, args: Sequence[str], per_key: int = 1) -> None:
+        """Run `script` over `args` in slices, so a big change never blocks Redis for long."""
+        step = _BATCH * per_key
+        for i in range(0, len(args), step):
+            self._run(script, *args[i : i + step])
 
     # -- reading ------------------------------------------------------------------------
     def states(self, shards: Sequence[Shard]) -> list[ShardState]:
@@ -276,18 +175,13 @@ class Ledger:
         out = []
         for i, shard in enumerate(shards):
             info = json.loads(files[i]) if files[i] else {}
-            if done[i]:
-                state = "done"
-            elif running[i]:
-                state = "running"
-            elif queued[i] is not None:
-                state = "queued"
-            elif failed[i] is not None:
-                state = "failed"
-            elif partial[i]:
-                state = "partial"
-            else:
-                state = "missing"
+            state = of(
+                done=bool(done[i]),
+                running=bool(running[i]),
+                queued=queued[i] is not None,
+                failed=failed[i] is not None,
+                partial=bool(partial[i]),
+            )
             reason = failed[i].decode() if failed[i] is not None else None
             why = incomplete[i].decode() if incomplete[i] is not None else None
             rows, size = int(info.get("rows", 0)), int(info.get("bytes", 0))
@@ -305,12 +199,7 @@ class Ledger:
         """Take stored shards out of done and partial, so the next claim sends them again
         (an incomplete shard that a source can now serve whole). Their files stay until a
         worker writes the new ones."""
-        keys = [s.key for s in shards]
-        if keys:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.srem(self.keys.done, *keys)
-            pipe.srem(self.keys.partial, *keys)
-            pipe.execute()
+        self._each("reopen", [s.key for s in shards])
 
     def files(self) -> dict[str, dict]:
         """Shard key -> {rows, bytes, complete, source, etag?, archive_sha256?} of every file."""
@@ -330,32 +219,67 @@ class Ledger:
         stored = list(store.stored())
         k = self.keys
         known = {key.decode() for key in self.client.sunion(k.done, k.partial)}
-        pipe = self.client.pipeline(transaction=True)
+        found: list[str] = []
         for f in stored:
             info = {"rows": f.rows, "bytes": f.bytes, "complete": f.complete, "source": f.source}
             if f.etag:
                 info["etag"] = f.etag
             if f.metadata.get("archive_sha256"):
                 info["archive_sha256"] = f.metadata["archive_sha256"]
-            pipe.sadd(k.done if f.complete else k.partial, f.shard.key)
-            pipe.srem(k.partial if f.complete else k.done, f.shard.key)
-            pipe.hset(k.files, f.shard.key, json.dumps(info))
-            pipe.sadd(k.planned, f.shard.key)
-            pipe.hdel(k.failed, f.shard.key)
-            if f.metadata.get("incomplete"):
-                pipe.hset(k.incomplete, f.shard.key, f.metadata["incomplete"])
-            else:
-                pipe.hdel(k.incomplete, f.shard.key)
+            why = f.metadata.get("incomplete") or ""
+            found += [f.shard.key, str(int(f.complete)), json.dumps(info), why]
+        self._each("restore", found, per_key=4)
         keys = {f.shard.key for f in stored}
         gone = [key for key in known - keys if not store.exists(Shard.parse(key))]
-        for key in gone:
-            pipe.srem(k.done, key)
-            pipe.srem(k.partial, key)
-            pipe.hdel(k.files, key)
-            pipe.hdel(k.incomplete, key)
-        pipe.execute()
+        self._each("forget", gone)
         done = sum(f.complete for f in stored)
         return Rebuilt(done, len(stored) - done, len(keys - known), len(gone))
+
+    # -- counters -----------------------------------------------------------------------
+    def counts(self) -> dict[str, Count]:
+        """The counters of every group (storage/states.py): one read of a small hash.
+
+        A ledger written before the counters existed is counted once, first.
+        """
+        raw = self.client.hgetall(self.keys.tally)
+        if COUNTED.encode() not in raw:
+            self.recount()
+            raw = self.client.hgetall(self.keys.tally)
+        return parse(raw)
+
+    def recount(self) -> int:
+        """Count every planned shard afresh (O(shards), one atomic step); how many."""
+        return int(self._run("recount"))  # type: ignore[arg-type]
+
+    def failed_of(self, groups: Iterable[str] | None = None) -> dict[str, str]:
+        """Shard key -> reason of the shards in state failed (of `groups` only if given):
+        reads the failure reasons, not every planned shard."""
+        wanted = None if groups is None else set(groups)
+        reasons = {
+            key: why
+            for key, why in self.failures().items()
+            if wanted is None or group_of(key) in wanted
+        }
+        shards = [Shard.parse(key) for key in sorted(reasons)]
+        return {
+            st.shard.key: reasons[st.shard.key]
+            for st in self.states(shards)
+            if st.state == "failed"
+        }
+
+    def incomplete_of(self, groups: Iterable[str] | None = None) -> dict[str, str]:
+        """Shard key -> why, of stored (done or partial) shards with part of the period missing."""
+        wanted = None if groups is None else set(groups)
+        found = {
+            k.decode(): v.decode() for k, v in self.client.hgetall(self.keys.incomplete).items()
+        }
+        found = {k: v for k, v in found.items() if wanted is None or group_of(k) in wanted}
+        shards = [Shard.parse(key) for key in sorted(found)]
+        return {
+            st.shard.key: found[st.shard.key]
+            for st in self.states(shards)
+            if st.state in ("done", "partial")
+        }
 
     def planned(self) -> list[Shard]:
         return sorted(

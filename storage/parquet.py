@@ -88,18 +88,30 @@ class ShardWriter:
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Buffer the rows; whole row groups are checked and written once enough arrived.
 
-        A page's rows are checked (order, period) when its row group is written, at the
-        latest on commit."""
+        A row without its sort key or time is refused here, with the page that carries it;
+        order and period are checked when the row group is written, at the latest on commit."""
         if batch.num_rows == 0:
             return
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         table = table.select(self.schema.names)
         if not table.schema.equals(self.schema):
             table = table.cast(self.schema)
+        self._refuse_nulls(table)
         self._pending.append(table)
         self._pending_rows += table.num_rows
         if self._pending_rows >= ROW_GROUP_ROWS + MIN_GROUP_ROWS:
             self._flush(final=False)
+
+    def _refuse_nulls(self, table: pa.Table) -> None:
+        """Order and period checks skip nulls (as Arrow's comparisons do), and a null key would
+        be stored as a row no reader can place: refuse it."""
+        for name in dict.fromkeys((self.kind.sort_key, self.kind.time_column)):
+            nulls = table.column(name).null_count
+            if nulls:
+                raise DataError(
+                    f"{self.shard.key}: {nulls} row(s) without a {name}; every row needs its "
+                    f"{name} to be ordered and placed in the shard (the adapter must refuse them)"
+                )
 
     def _flush(self, *, final: bool) -> None:
         """Write the buffered rows as row groups of ROW_GROUP_ROWS, keeping at least

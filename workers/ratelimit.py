@@ -28,7 +28,7 @@ PREFIX = "shardfetch:limit:"
 BUCKETS_PER_WINDOW = 500
 #: Local credit: a process asks for this many requests' weight at once (when that is at most
 #: 1/CREDIT_SHARE of the budget) and spends the rest without asking Redis, within
-#: CREDIT_TTL_S and a quarter of the margin (the weight was counted when it was acquired).
+#: CREDIT_TTL_S and a quarter of the margin of asking (the weight was counted then or later).
 CREDIT_REQUESTS, CREDIT_SHARE, CREDIT_TTL_S = 4, 20, 0.1
 
 
@@ -81,8 +81,9 @@ class Limiter:
 
     Where the budget is large, one acquire takes CREDIT_REQUESTS requests' weight and keeps
     the rest as a local credit that later requests of this process spend without a round
-    trip to Redis; unspent credit lapses after a quarter of the margin (at most
-    CREDIT_TTL_S), so every request is still sent within the window that counted it.
+    trip to Redis; unspent credit lapses a quarter of the margin (at most CREDIT_TTL_S)
+    after it was asked for (not after the answer came: a slow answer must not stretch
+    it), so every request is still sent within the window that counted it.
     """
 
     def __init__(
@@ -139,9 +140,14 @@ class Limiter:
         args = [ask, budget.weight, held_ms, bucket_ms]
         try:
             while True:
+                # The script counts the weight at some instant between asking and its answer:
+                # credit lapses counted from the asking, so none is spent later than a
+                # quarter of the margin after the moment it was counted, however slow the
+                # answer came back.
+                asked_at = time.monotonic()
                 wait_ms = int(await self._acquire(keys=keys, args=args))
                 if wait_ms == 0:
-                    self._credit.add(credit_key, args[0] - weight, time.monotonic())
+                    self._credit.add(credit_key, args[0] - weight, asked_at)
                     return time.monotonic() - started
                 if args[0] > weight:  # no room for a batch: ask for this request alone
                     args[0] = weight
@@ -211,13 +217,14 @@ class _Credit:
         if batched:
             self._asking.discard(key)
 
-    def add(self, key: tuple[str, str, str], extra: int, now: float) -> None:
+    def add(self, key: tuple[str, str, str], extra: int, asked_at: float) -> None:
+        """Credit `extra` weight counted no earlier than `asked_at`; it lapses `ttl_s` after."""
         if extra <= 0:
             return
         left, lapses = self._left.get(key, (0, 0.0))
         # What was left keeps its earlier lapse: no weight outlives the time it may wait.
-        if now >= lapses:
-            left, lapses = 0, now + self.ttl_s
+        if asked_at >= lapses:
+            left, lapses = 0, asked_at + self.ttl_s
         self._left[key] = (left + extra, lapses)
 
     def drop(self, exchange: str) -> None:

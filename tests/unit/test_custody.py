@@ -29,6 +29,8 @@ def orphans(custody: Custody, lost_after_ms: int = HOUR_MS, grace_ms: int = TTL_
 
 def age(client, key: str, field: str, by_ms: int) -> None:
     client.hset(key, field, int(client.hget(key, field)) - by_ms)
+    if key == K.queued:  # and its place in the index of queued shards by time sent
+        client.zincrby(K.sent + Shard.parse(field).exchange, -by_ms, field)
 
 
 def test_a_shard_held_by_a_worker_that_is_gone_is_an_orphan(ledger, custody) -> None:
@@ -228,3 +230,20 @@ def test_a_second_delivery_cannot_lock_a_shard_whose_fetcher_may_take_its_lock_b
     custody.hold(JAN, "gone")
     assert custody.reclaim([Orphan(JAN, "gone", "its worker is gone")]) == [JAN]
     assert ledger.lock(JAN, "second", TTL_MS), "once the healer freed it"
+
+
+def test_a_heal_pass_takes_lost_shards_a_bounded_slice_at_a_time_oldest_first(
+    ledger, custody, redis_client, monkeypatch
+) -> None:
+    import storage.custody
+
+    monkeypatch.setattr(storage.custody, "LOST_SLICE", 2)
+    days = [Shard.parse(f"binance:spot:aggtrades:BTCUSDT:2024-01-0{d}") for d in range(1, 6)]
+    ledger.claim(days, stale_ms=HOUR_MS)
+    for i, day in enumerate(days):
+        age(redis_client, K.queued, day.key, 10_000 - i)  # the first sent longest ago
+    first = custody.orphans(lost_after_ms=1000, grace_ms=TTL_MS)
+    assert [o.shard for o in first] == days[:2]
+    custody.reclaim(first)  # queued again as of now: no longer lost
+    second = custody.orphans(lost_after_ms=1000, grace_ms=TTL_MS)
+    assert [o.shard for o in second] == days[2:4]

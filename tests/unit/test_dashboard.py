@@ -13,11 +13,13 @@ from producer.wait import watch
 from storage.ledger import Ledger
 from storage.parquet import StoredFile
 from storage.shards import Shard
+from storage.states import group_of
 from workers.ratelimit import Budget, Limiter
 
 BUDGETS = {("binance", "spot"): Budget(6000, 60), ("binance", "usdm"): Budget(2400, 60)}
 MONTHS = [Shard("binance", "spot", "klines", "BTCUSDT", f"2024-0{m}", "1m") for m in range(1, 6)]
 FUND = Shard("binance", "usdm", "funding", "BTCUSDT", "2024-01")
+ALL = {group_of(s.key) for s in [*MONTHS, FUND]}
 
 
 def busy_ledger(ledger: Ledger, server: fakeredis.FakeServer) -> None:
@@ -33,7 +35,7 @@ def busy_ledger(ledger: Ledger, server: fakeredis.FakeServer) -> None:
 
 
 def frame_text(ledger: Ledger) -> str:
-    snap = snapshot(ledger, [*MONTHS, FUND], BUDGETS)
+    snap = snapshot(ledger, ALL, BUDGETS)
     pace = Pace()
     pace.see(snap)
     console = Console(record=True, width=160, force_terminal=False)
@@ -45,7 +47,7 @@ def test_a_frame_counts_shards_per_exchange_and_data_type(
     ledger: Ledger, redis_server: fakeredis.FakeServer
 ) -> None:
     busy_ledger(ledger, redis_server)
-    snap = snapshot(ledger, [*MONTHS, FUND], BUDGETS)
+    snap = snapshot(ledger, ALL, BUDGETS)
     lines = {line.data: line for line in snap.lines}
     klines = lines["klines 1m"]
     assert (klines.planned, klines.done, klines.failed, klines.running, klines.queued) == (
@@ -78,10 +80,10 @@ def test_pace_gives_rows_per_second_and_eta_from_shards_finished_while_watching(
 ) -> None:
     ledger.claim(MONTHS, stale_ms=3_600_000)
     pace = Pace()
-    first = snapshot(ledger, MONTHS, BUDGETS)
+    first = snapshot(ledger, ALL, BUDGETS)
     pace.see(first)
     ledger.mark_stored(MONTHS[0], StoredFile(Path("x"), 1000, 10), complete=True, source="r")
-    later = snapshot(ledger, MONTHS, BUDGETS)
+    later = snapshot(ledger, ALL, BUDGETS)
     later.at_s = first.at_s + 10.0  # ten seconds on: 1000 rows, one shard of five
     (line,) = later.lines
     assert pace.rates(later, line) == ("100", "40s")
@@ -98,5 +100,5 @@ def test_a_host_with_its_own_limit_key_sees_its_own_budget(ledger: Ledger, redis
     ledger.claim(MONTHS, stale_ms=3_600_000)
     limiter = Limiter(fakeredis.FakeAsyncRedis(server=redis_server), BUDGETS, limit_key="eu-1")
     asyncio.run(limiter.acquire("binance", "spot", 700))
-    assert snapshot(ledger, MONTHS, BUDGETS, "eu-1").limits[("binance", "spot")] == 700
-    assert snapshot(ledger, MONTHS, BUDGETS).limits[("binance", "spot")] == 0
+    assert snapshot(ledger, ALL, BUDGETS, "eu-1").limits[("binance", "spot")] == 700
+    assert snapshot(ledger, ALL, BUDGETS).limits[("binance", "spot")] == 0

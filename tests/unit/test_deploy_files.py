@@ -101,9 +101,28 @@ def test_minio_keeps_the_dataset_and_a_one_shot_service_makes_its_bucket(compose
     assert bucket["restart"] == "no"
     assert bucket["depends_on"]["minio"]["condition"] == "service_healthy"
     script = " ".join(bucket["entrypoint"])
-    assert "mc mb --ignore-existing" in script and "$$S3_BUCKET" in script
+    assert "mc mb --ignore-existing" in script and '"store/$$S3_BUCKET"' in script
     assert bucket["environment"]["S3_BUCKET"] == "${S3_BUCKET:-shardfetch}"
-    assert "http://minio:9000" in script
+
+
+def test_the_minio_credentials_are_on_no_command_line(compose: dict) -> None:
+    """`ps` and `docker inspect` show command lines: the bucket service's mc finds MinIO and
+    its credentials in MC_HOST_store (the alias its script uses), the server in its
+    environment; no service passes a key or a secret as an argument."""
+    env = compose["services"]["bucket"]["environment"]
+    assert env["MC_HOST_store"] == (
+        "http://${AWS_ACCESS_KEY_ID:-shardfetch}:"
+        "${AWS_SECRET_ACCESS_KEY:?set AWS_SECRET_ACCESS_KEY (8+ characters)}@minio:9000"
+    )
+    secrets = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "MINIO_ROOT", "MC_HOST")
+    for name, service in compose["services"].items():
+        argv = []
+        for part in ("entrypoint", "command"):
+            value = service.get(part) or []
+            argv += [value] if isinstance(value, str) else value
+        argv += (service.get("healthcheck") or {}).get("test", [])
+        leaked = [a for a in map(str, argv) if any(s in a for s in secrets) or "alias set" in a]
+        assert leaked == [], f"{name} puts credentials on its command line: {leaked}"
 
 
 def test_flower_requires_basic_auth_from_the_environment(compose: dict) -> None:

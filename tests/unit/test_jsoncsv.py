@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from storage.errors import ExchangeUnavailable, PermanentError, ShardfetchError
+from storage.errors import DataError, ExchangeUnavailable, PermanentError, ShardfetchError
 from storage.shards import Shard
 from workers.exchanges import gateio as gate_module
 from workers.exchanges import jsoncsv
@@ -133,13 +133,14 @@ def test_binance_klines_pages_equal(binance, rows):
     assert assert_same(binance, body, KLINE_REQUEST, KLINES).batch.num_rows == rows
 
 
-@pytest.mark.parametrize("rows", [0, 1, 999, 1000])
+@pytest.mark.parametrize("rows", [0, 1, 999, 1000, 10_000])  # 10,000: over one CSV block
 @pytest.mark.parametrize("shard", [SPOT_TRADES, USDM_TRADES])
 def test_binance_aggtrades_pages_equal_with_their_next_request(binance, rows, shard):
     body = _trades_body(rows, spot=shard.market == "spot", seed=rows)
     assert jsoncsv.read(body, AGGTRADE_ROWS[shard.market]) is not None
     page = assert_same(binance, body, TRADE_REQUEST, shard)
-    assert (page.next is not None) == (rows == 1000)
+    assert page.batch.num_rows == rows
+    assert (page.next is not None) == (rows >= 1000)
 
 
 def test_binance_aggtrades_past_the_window_end_dropped_alike(binance):
@@ -159,6 +160,16 @@ def test_every_extreme_decimal_converts_to_the_same_float(binance):
     assert jsoncsv.read(body, KLINE_ROWS) is not None
     page = assert_same(binance, body, KLINE_REQUEST, KLINES)
     assert page.batch.column("open").to_pylist() == [float(d) for d in DECIMALS]
+
+
+def test_every_extreme_decimal_in_a_trade_converts_to_the_same_float(binance):
+    rng = random.Random(0)
+    rows = [{**_trade(rng, i), "p": d, "q": d} for i, d in enumerate(DECIMALS)]
+    body = _compact(rows)
+    assert jsoncsv.read(body, AGGTRADE_ROWS["spot"]) is not None
+    page = assert_same(binance, body, TRADE_REQUEST, SPOT_TRADES)
+    assert page.batch.column("price").to_pylist() == [float(d) for d in DECIMALS]
+    assert page.batch.column("qty").to_pylist() == [float(d) for d in DECIMALS]
 
 
 def test_random_decimals_are_bit_identical(binance):
@@ -197,6 +208,9 @@ def _klines_variants() -> dict[str, bytes]:
         "truncated": good[: len(good) // 2],
         "truncated at a row end": good[: good.index(b"],[") + 1],
         "junk between rows": good.replace(b"],[", b"],0,[", 1),
+        # as many commas as ever: only the check of the bytes between rows sees these
+        "a number before a row": good.replace(b"],[", b"],7[", 1),
+        "a number after a row": good.replace(b"],[", b"]7,[", 1),
         "an object in place of a row": good.replace(b"],[", b"],{", 1),
         "rows closed and reopened": good.replace(b"],[", b"]][[", 1),
         "rows without a comma": good.replace(b"],[", b"][", 1),
@@ -225,10 +239,17 @@ def _trades_variants() -> dict[str, bytes]:
         "a key added": _compact([{**r, "x": 1} for r in rows]),
         "a null price": _compact([{**r, "p": None} for r in rows]),
         "a null id": _compact([{**r, "a": None} for r in rows]),
+        "a null time": _compact([{**r, "T": None} for r in rows]),
+        # as many quotes as ever, on other values: an id quoted, a price not
+        "quotes moved from a price to an id": _compact(
+            [{**r, "a": str(r["a"]), "p": float(r["p"])} for r in rows]
+        ),
         "USD-M rows on spot": _trades_body(3, spot=False),
         "truncated": good[:-5],
         "a comma for a colon": good.replace(b'"a":', b'"a",', 1),
         "rows closed and reopened": good.replace(b"},{", b"}]]{", 1),
+        "a number before a row": good.replace(b"},{", b"},7{", 1),
+        "a number after a row": good.replace(b"},{", b"}7,{", 1),
         "an array in place of a row": good.replace(b"},{", b"},[", 1),
         "error answer": b'{"code":-1121,"msg":"Invalid symbol."}',
         "scientific notation": _compact([{**r, "q": "4.7e-3"} for r in rows]),
@@ -249,6 +270,57 @@ def test_malformed_bodies_are_refused_with_a_clear_error(binance):
         binance.parse(b'[{"a":"x"}]', TRADE_REQUEST, SPOT_TRADES)
     with pytest.raises(PermanentError, match="klines rows of an unexpected shape"):
         binance.parse(b'[[1,"x"]]', KLINE_REQUEST, KLINES)
+
+
+@pytest.mark.parametrize("parser", ["parse", "parse_json"])
+@pytest.mark.parametrize(
+    ("shard", "request_", "body", "message"),
+    [
+        (
+            KLINES,
+            KLINE_REQUEST,
+            _compact(
+                [[None, *r[1:]] if i == 1 else r for i, r in enumerate(json.loads(_klines_body(3)))]
+            ),
+            "row 1 has a null open time",
+        ),
+        (
+            SPOT_TRADES,
+            TRADE_REQUEST,
+            _compact(
+                [
+                    {**r, "a": None} if i == 2 else r
+                    for i, r in enumerate(json.loads(_trades_body(3)))
+                ]
+            ),
+            "row 2 has a null trade id",
+        ),
+        (
+            USDM_TRADES,
+            TRADE_REQUEST,
+            _compact([{**r, "a": None} for r in json.loads(_trades_body(1000, spot=False))]),
+            "row 0 has a null trade id",
+        ),
+        (
+            SPOT_TRADES,
+            TRADE_REQUEST,
+            _compact(
+                [
+                    {**r, "T": None} if i == 0 else r
+                    for i, r in enumerate(json.loads(_trades_body(2)))
+                ]
+            ),
+            "row 0 has a null trade time",
+        ),
+    ],
+)
+def test_a_row_without_its_time_or_id_is_refused_by_both_parsers(
+    binance, parser, shard, request_, body, message
+):
+    """Such a row cannot be ordered, placed in its shard or checked for gaps: a DataError (the
+    shard fails, nothing is written), whether jsoncsv leaves the body to json or json reads it."""
+    with pytest.raises(DataError, match=message):
+        getattr(binance, parser)(body, request_, shard)
 
 
 def test_layout_types_and_empty_page():
@@ -356,10 +428,15 @@ def _variants(rows: list) -> dict[str, bytes]:
     first = rows[0]
     if isinstance(first, dict):
         key = next(k for k, v in first.items() if isinstance(v, str))
+        longest = max(first, key=len)
         changed = {
             "a value quoted the other way": [{**r, key: 1.5} for r in rows],
             "keys reordered": [dict(reversed(r.items())) for r in rows],
             "a key renamed": [{("x" if k == key else k): v for k, v in r.items()} for r in rows],
+            # the same length: only the byte-by-byte key check sees it
+            "a key's letter changed": [
+                {(longest[:-1] + "X" if k == longest else k): v for k, v in r.items()} for r in rows
+            ],
             "a null": [{**r, key: None} for r in rows],
         }
     else:

@@ -250,6 +250,30 @@ def test_rows_outside_the_shards_period_are_refused(
             writer.commit()
 
 
+@pytest.mark.parametrize(
+    ("shard", "column", "rows"),
+    [
+        (KLINES, "open_time", kline_rows(KLINES.start_ms, 3)),
+        (AGGTRADES, "agg_id", trade_rows(1, AGGTRADES.start_ms, 3)),
+        (AGGTRADES, "time", trade_rows(1, AGGTRADES.start_ms, 3)),
+        (FUNDING, "funding_time", funding_rows([FUNDING.start_ms, FUNDING.start_ms + 1], [1, 2])),
+    ],
+    ids=["klines-open-time", "aggtrades-id", "aggtrades-time", "funding-time"],
+)
+@pytest.mark.parametrize("at", [0, -1], ids=["first-row", "last-row"])
+def test_a_row_without_its_sort_key_or_time_is_refused_and_nothing_stored(
+    tmp_path: Path, shard: Shard, column: str, rows: list[dict], at: int
+) -> None:
+    """Arrow's comparisons skip nulls, so neither the order nor the period check would see
+    such a row: the writer refuses it by name when it is written, before any row group."""
+    rows = [*rows[: at % len(rows)], {**rows[at], column: None}, *rows[at % len(rows) + 1 :]]
+    with pytest.raises(DataError, match=f"1 row\\(s\\) without a {column};") as caught:  # noqa: SIM117
+        with ShardWriter(tmp_path, shard, META) as writer:
+            writer.write(batch(shard.dtype, rows))
+    assert shard.key in str(caught.value)
+    assert not shard_path(tmp_path, shard).exists() and not temps(tmp_path)
+
+
 def test_rows_on_the_first_and_last_millisecond_are_inside(tmp_path: Path) -> None:
     rows = trade_rows(1, AGGTRADES.start_ms, 1) + trade_rows(2, AGGTRADES.end_ms - 1, 1)
     with ShardWriter(tmp_path, AGGTRADES, META) as writer:

@@ -329,6 +329,36 @@ def test_unspent_credit_lapses_within_a_quarter_of_the_margin(limiter, monkeypat
     run(main)
 
 
+def test_credit_lapses_counted_from_when_it_was_asked_for_not_when_the_answer_came(
+    limiter, monkeypatch
+) -> None:
+    """Redis counts the batch when the script runs; a slow answer (a loaded host, a far
+    Redis) must not stretch the credit past a quarter of the margin from that moment, or
+    the last requests it pays for could reach the exchange in a later window."""
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+
+    async def main() -> None:
+        budget = {SPOT: Budget(160, 60)}
+        ours, other = limiter(budget, margin_ms=200), limiter(budget, margin_ms=200)
+        script = ours._acquire
+
+        async def answered_late(**kw: object) -> object:
+            answer = await script(**kw)
+            clock[0] += 0.04  # the answer takes 40 ms of the credit's 50 to come back
+            return answer
+
+        ours._acquire = answered_late
+        await ours.acquire(*SPOT, 2, host=API)  # four requests' weight counted, three credited
+        await other.acquire(*SPOT, 152, host=API, deadline_s=0)  # the rest of the budget
+        assert await ours.acquire(*SPOT, 2, host=API, deadline_s=0) == 0.0  # 40 ms: credit
+        clock[0] += 0.01 + 1e-6  # 50 ms after asking, 10 ms after the answer: lapsed
+        with pytest.raises(RateLimited):
+            await ours.acquire(*SPOT, 2, host=API, deadline_s=0)
+
+    run(main)
+
+
 def test_a_cooldown_this_process_sets_cancels_its_credit(limiter) -> None:
     async def main() -> None:
         lim = limiter({SPOT: Budget(160, 60)}, margin_ms=500)

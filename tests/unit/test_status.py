@@ -52,3 +52,37 @@ def test_the_table_names_each_failed_shard_and_why(ledger):
     text = out.getvalue()
     assert f"failed {MONTHS[2].key}: {REASON}" in text
     assert "klines 1m" in text and "BTCUSDT" in text and "44,740" in text
+
+
+def test_the_summary_names_the_slowest_and_failed_symbols_and_verbose_lists_each_symbol(
+    ledger,
+):
+    days = [
+        Shard("binance", "spot", "aggtrades", sym, f"2024-01-0{d}")
+        for sym in ("AAAUSDT", "BBBUSDT", "CCCUSDT", "DDDUSDT")
+        for d in range(1, 5)
+    ]
+    ledger.claim(days, stale_ms=3_600_000)
+    for shard in days[:8]:  # AAA and BBB stored
+        ledger.mark_stored(shard, StoredFile(Path("x"), 10, 1), complete=True, source="rest")
+    ledger.mark_failed(days[8], REASON)  # CCC: one failed, three queued; DDD: all queued
+    rep = collect(ledger)
+    (line,) = rep.lines
+    assert (line.symbols, line.planned, line.done, line.failed, line.queued) == (4, 16, 8, 1, 7)
+    assert line.failing == ["CCCUSDT (1)"]
+    assert line.slowest == ["DDDUSDT 0/4", "CCCUSDT 1/4"]
+    summary, per_symbol = io.StringIO(), io.StringIO()
+    render(rep, Console(file=summary, width=250))
+    render(rep, Console(file=per_symbol, width=250), verbose=True)
+    assert "failed CCCUSDT (1); slowest DDDUSDT 0/4, CCCUSDT 1/4" in summary.getvalue()
+    assert "AAAUSDT" not in summary.getvalue(), "one row per data type, not per symbol"
+    assert all(sym in per_symbol.getvalue() for sym in ("AAAUSDT", "BBBUSDT", "DDDUSDT"))
+    doc = rep.as_dict()
+    assert len(doc["groups"]) == 4 and doc["summary"][0]["symbols"] == 4
+
+
+def test_a_symbol_selection_reads_only_its_groups(ledger):
+    job_in_every_state(ledger)
+    rep = collect(ledger, lambda s: s.dtype == "klines")
+    assert [(g.dtype, g.planned) for g in rep.groups] == [("klines", 4)]
+    assert rep.failures == [{"shard": MONTHS[2].key, "reason": REASON}]
