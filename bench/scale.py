@@ -12,7 +12,7 @@ on its own redis-server, with NO workers: what is measured is the producer alone
 * enqueue s: `enqueue` (command start to exit): plan, claim, publish; every message checked
   on the queue. Peak RSS is the enqueue process's (wait4).
 * status s: `producer status` with the job queued. poll s: one call of what `--wait` runs
-  per poll (producer.dashboard.snapshot over the job's shards).
+  per poll (producer.dashboard.snapshot over the job's groups).
 * re-run s: `enqueue` again after the job is completed (every shard marked stored through
   the ledger's own API, the queue drained as workers would), with the data requests the
   simulator counted during it; it must send nothing.
@@ -105,12 +105,14 @@ def universe(sim_url: str, n: int) -> list[str]:
 
 
 def one_poll_s(ledger: Ledger, settings: Settings) -> float:
-    """One call of what the `--wait` loop calls per poll, over the job's shards."""
+    """One call of what the `--wait` loop calls per poll (producer/wait.py), over the groups
+    of the job's shards (computed once before the loop, as `wait` does)."""
     from producer.dashboard import snapshot
+    from storage.states import group_of
 
-    shards = ledger.planned()
+    scope = {group_of(s.key) for s in ledger.planned()}
     started = time.perf_counter()
-    snapshot(ledger, shards, settings.budgets, settings.limit_key)
+    snapshot(ledger, scope, settings.budgets, settings.limit_key)
     return time.perf_counter() - started
 
 
