@@ -45,6 +45,8 @@ class Runtime:
             margin_ms=settings.limit_margin_ms,
         )
         self.http = Http(self.limiter, timeout_s=settings.http_timeout_s)
+        self._running: asyncio.Task[Any] | None = None
+        self._interrupt: BaseException | None = None
         self.downloader = Downloader(
             self.http,
             concurrency=settings.archive_concurrency,
@@ -60,16 +62,40 @@ class Runtime:
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on this process's loop. Interrupted (a SIGTERM raising in the middle of
-        the loop), it is cancelled and awaited, so its cleanup runs and the loop stays usable."""
+        the loop, or `interrupt`), it is cancelled and awaited, so its cleanup runs and the
+        loop stays usable."""
+        if self._interrupt is not None:
+            coro.close()
+            raise self._interrupt
         task = self.loop.create_task(coro)
+        self._running = task
         try:
             return self.loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if self._interrupt is not None:
+                raise self._interrupt from None
+            raise
         except BaseException:
             if not task.done():
                 task.cancel()
                 with suppress(BaseException):
                     self.loop.run_until_complete(task)
             raise
+        finally:
+            self._running = None
+
+    def interrupt(self, exc: BaseException) -> None:
+        """From a signal handler: the coroutine that `run` runs now is cancelled and `run`
+        raises `exc`, and so does every `run` after it until `clear_interrupt`. The handler
+        raises nothing itself: raised there, `exc` could land in one of the loop's callbacks
+        (asyncio logs and swallows those), or in the synchronous code that takes or releases
+        a shard's lock, leaving the lock held until it expires."""
+        self._interrupt = exc
+        if self._running is not None and not self._running.done():
+            self.loop.call_soon_threadsafe(self._running.cancel)
+
+    def clear_interrupt(self) -> None:
+        self._interrupt = None
 
     def close(self) -> None:
         self.run(self.http.close())

@@ -16,11 +16,13 @@ metadata), and the plan itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from storage.errors import InputError
-from storage.shards import Shard, to_ms
+from storage.shards import Shard
 from workers.capabilities import Capability, Market, interval_ms
+
+DAY_MS = 86_400_000
 
 MODES = ("auto", "archive", "rest")
 
@@ -167,11 +169,9 @@ def archive_spans(shard: Shard, cap: Capability, now_ms: int) -> tuple[Span, ...
         return (Span(shard.start_ms, shard.end_ms, "month"),)
     if not files.daily:
         return ()
-    out, day = [], shard.start
-    while to_ms(day + timedelta(days=1)) <= min(now_ms, shard.end_ms):
-        out.append(Span(to_ms(day), to_ms(day + timedelta(days=1)), "day"))
-        day += timedelta(days=1)
-    return tuple(out)
+    until_ms = min(now_ms, shard.end_ms)
+    days = range(shard.start_ms, until_ms - DAY_MS + 1, DAY_MS)  # periods start at midnight UTC
+    return tuple(Span(day, day + DAY_MS, "day") for day in days)
 
 
 def _archive_lacks(shard: Shard, from_ms: int, cap: Capability) -> str:

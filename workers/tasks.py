@@ -50,26 +50,24 @@ def runtime() -> Runtime:
 
 
 @contextmanager
-def _sigterm_hands_back() -> Iterator[None]:
-    """While a shard is fetched, SIGTERM (a deploy stopping the worker's process group) raises
-    Handback, once, instead of ending the pool process at once with the shard's lock held
-    until it expires. Outside a fetch, the pool's own handling applies."""
+def _sigterm_hands_back(rt: Runtime) -> Iterator[None]:
+    """While a shard is fetched, SIGTERM (a deploy stopping the worker's process group) stops
+    the fetch at its next step on the loop, which raises Handback, instead of ending the pool
+    process at once with the shard's lock held until it expires. A shard past its last step
+    is finished. Outside a fetch, the pool's own handling applies."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach the main thread only (a threads pool)
         return
-    fired = False
 
     def on_sigterm(signum: int, frame: object) -> None:
-        nonlocal fired
-        if not fired:
-            fired = True
-            raise Handback("the worker is stopping")
+        rt.interrupt(Handback("the worker is stopping"))
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        rt.clear_interrupt()
 
 
 @worker_process_init.connect
@@ -116,7 +114,7 @@ def fetch_shard(self, key: str, source: str = "auto", dataset: str | None = None
     if dataset and dataset != rt.settings.namespace:
         return _pass_on(rt, shard, source, dataset)
     try:
-        with _sigterm_hands_back():
+        with _sigterm_hands_back(rt):
             return backfill(shard, rt, source).as_dict()
     except ShardBusy:
         # Not this delivery's failure: come back when the holder's lock could have expired.

@@ -133,10 +133,13 @@ def test_sigterm_mid_shard_finishes_or_hands_back_at_once(make_cluster, tmp_path
 
     assert seconds < ttl_s / 2, f"completed {seconds:.1f}s after SIGTERM: a timeout was awaited"
     log = stopping.output()
+    finished_it = f"{mid}: done from rest" in log
+    handed_back = f"{mid}: the worker is stopping: the shard goes back to the queue" in log
     if whom == "main process":
-        assert f"{mid}: done from rest" in log, "the shard in hand was finished"
+        assert finished_it, "the shard in hand was finished"
     else:
-        assert f"{mid}: the worker is stopping: the shard goes back to the queue" in log
+        # Mid-fetch it goes back; past its last page (a loaded machine) it is finished.
+        assert handed_back or finished_it, log[-3000:]
     assert_stored_once(cluster.data_dir, MONTHS[:2])
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from storage.errors import ExchangeUnavailable, PermanentError
 from storage.ledger import Ledger
 from storage.shards import Shard
 from tests.unit.conftest import NAMESPACE
-from workers import tasks
+from workers import runtime, tasks
 from workers.settings import Settings
 
 JAN = Shard.parse("binance:spot:klines:1m:BTCUSDT:2024-01")
@@ -24,6 +27,12 @@ class Runtime:
         self.ledger = ledger
         self.custody = Custody(ledger.client, NAMESPACE)
         self.settings = Settings(data_dir=data_dir, namespace=NAMESPACE, redis_wait_s=1)
+
+    def interrupt(self, exc: BaseException) -> None:
+        pass
+
+    def clear_interrupt(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -77,11 +86,35 @@ def test_a_stopping_worker_hands_the_shard_back_to_the_queue(rt, monkeypatch) ->
     assert custody.healed() == 1, "counted as re-sent without a person"
 
 
-def test_sigterm_while_a_shard_is_fetched_raises_handback() -> None:
+@pytest.fixture
+def real_rt(tmp_path: Path) -> Iterator[runtime.Runtime]:
+    """A worker process's runtime (its loop); nothing in these tests reaches Redis."""
+    rt = runtime.Runtime(Settings(data_dir=tmp_path, namespace=NAMESPACE))
+    yield rt
+    rt.close()
+
+
+def test_sigterm_between_steps_of_a_fetch_raises_handback_at_the_next(real_rt) -> None:
     previous = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(tasks.Handback), tasks._sigterm_hands_back():
-        os.kill(os.getpid(), signal.SIGTERM)
+    with pytest.raises(tasks.Handback), tasks._sigterm_hands_back(real_rt):
+        os.kill(os.getpid(), signal.SIGTERM)  # in synchronous code: a lock taken, say
+        real_rt.run(asyncio.sleep(0))
     assert signal.getsignal(signal.SIGTERM) == previous, "the pool's own handler is back"
+
+
+def test_sigterm_landing_in_a_callback_of_the_loop_still_hands_back(real_rt) -> None:
+    """asyncio logs and swallows what a plain callback raises (a protocol's data_received,
+    a timer): the signal must stop the fetch all the same, not be lost there."""
+
+    async def fetching() -> None:
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(30)
+
+    started = time.monotonic()
+    with pytest.raises(tasks.Handback), tasks._sigterm_hands_back(real_rt):
+        real_rt.run(fetching())
+    assert time.monotonic() - started < 10, "the fetch ran on after the signal"
+    assert real_rt.run(asyncio.sleep(0, "usable")) == "usable", "the next shard's loop works"
 
 
 def test_another_datasets_shard_is_passed_on_not_written(rt, monkeypatch) -> None:
