@@ -21,7 +21,7 @@ from storage.errors import InputError, ShardfetchError
 from storage.ledger import Ledger
 from storage.shards import Shard, clean_symbol
 from workers.credentials import mask
-from workers.exchanges import ADAPTERS
+from workers.exchanges import EXCHANGES
 from workers.redisconn import redis_client
 from workers.settings import Settings
 
@@ -117,7 +117,7 @@ def main() -> None:
     help="With --symbol all: also the symbols that stopped trading (each up to its last day).",
 )
 @click.option(
-    "--exchange", default="binance", show_default=True, help=f"One of: {', '.join(ADAPTERS)}."
+    "--exchange", default="binance", show_default=True, help=f"One of: {', '.join(EXCHANGES)}."
 )
 @click.option(
     "--data",

@@ -8,29 +8,30 @@ is one `DataType(...)` line below (plus the adapters that serve it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
-import pyarrow as pa
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from storage.errors import InputError
 
-TIME = pa.timestamp("ms", tz="UTC")
-F64 = pa.float64()
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-CANDLES = pa.schema(
-    [
-        ("open_time", TIME),
-        ("open", F64),
-        ("high", F64),
-        ("low", F64),
-        ("close", F64),
-        ("volume", F64),
-        ("close_time", TIME),
-        ("quote_volume", F64),
-        ("trades", pa.int64()),
-        ("taker_buy_base", F64),
-        ("taker_buy_quote", F64),
-    ]
+#: a column's Arrow type by its short name; the table below names types this way so that
+#: commands that never touch a file (`producer status`) do not pay pyarrow's import.
+Column = tuple[str, Literal["time", "f64", "i64", "bool"]]
+
+CANDLES: tuple[Column, ...] = (
+    ("open_time", "time"),
+    ("open", "f64"),
+    ("high", "f64"),
+    ("low", "f64"),
+    ("close", "f64"),
+    ("volume", "f64"),
+    ("close_time", "time"),
+    ("quote_volume", "f64"),
+    ("trades", "i64"),
+    ("taker_buy_base", "f64"),
+    ("taker_buy_quote", "f64"),
 )
 CANDLE_VOLUMES = ("volume", "quote_volume", "trades", "taker_buy_base", "taker_buy_quote")
 OHLC = ("open", "high", "low", "close")
@@ -51,7 +52,7 @@ class DataType:
     """
 
     name: str
-    schema: pa.Schema
+    columns: tuple[Column, ...]
     sort_key: str
     time_column: str
     period: Literal["month", "day"]
@@ -69,11 +70,24 @@ class DataType:
         wanted = {self.sort_key, self.time_column, *self.non_negative, *self.positive}
         if self.ohlc:
             wanted.update(OHLC)
-        return tuple(n for n in self.schema.names if n in wanted)
+        return tuple(n for n, _ in self.columns if n in wanted)
 
     @property
     def time_columns(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.schema if pa.types.is_timestamp(f.type))
+        return tuple(n for n, kind in self.columns if kind == "time")
+
+    @cached_property
+    def schema(self) -> pa.Schema:
+        """The Arrow schema every stored file of this type has (timestamps in ms, UTC)."""
+        import pyarrow as pa
+
+        types = {
+            "time": pa.timestamp("ms", tz="UTC"),
+            "f64": pa.float64(),
+            "i64": pa.int64(),
+            "bool": pa.bool_(),
+        }
+        return pa.schema([(n, types[kind]) for n, kind in self.columns])
 
 
 def _candles(name: str, signed: bool = False) -> DataType:
@@ -87,16 +101,14 @@ _TABLE = (
     _candles("klines"),
     DataType(
         "aggtrades",
-        pa.schema(
-            [
-                ("agg_id", pa.int64()),
-                ("price", F64),
-                ("qty", F64),
-                ("first_id", pa.int64()),
-                ("last_id", pa.int64()),
-                ("time", TIME),
-                ("is_buyer_maker", pa.bool_()),
-            ]
+        (
+            ("agg_id", "i64"),
+            ("price", "f64"),
+            ("qty", "f64"),
+            ("first_id", "i64"),
+            ("last_id", "i64"),
+            ("time", "time"),
+            ("is_buyer_maker", "bool"),
         ),
         sort_key="agg_id",
         time_column="time",
@@ -107,7 +119,7 @@ _TABLE = (
     ),
     DataType(
         "funding",
-        pa.schema([("funding_time", TIME), ("funding_rate", F64), ("mark_price", F64)]),
+        (("funding_time", "time"), ("funding_rate", "f64"), ("mark_price", "f64")),
         sort_key="funding_time",
         time_column="funding_time",
         period="month",
@@ -120,7 +132,7 @@ _TABLE = (
     # ... and open interest, snapshots at the exchange's finest history step.
     DataType(
         "openinterest",
-        pa.schema([("time", TIME), ("open_interest", F64), ("open_interest_value", F64)]),
+        (("time", "time"), ("open_interest", "f64"), ("open_interest_value", "f64")),
         sort_key="time",
         time_column="time",
         period="month",

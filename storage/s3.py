@@ -10,7 +10,6 @@ publish a truncated object under the final key.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -20,21 +19,12 @@ from storage.layout import relative_path, shard_at
 from storage.multipart import PART_BYTES, MultipartUpload, s3_errors
 from storage.shards import Shard
 from storage.store import Leftover, Store
+from storage.stores import S3Options
 
 ATTEMPTS = 5  # per request, by botocore's and the AWS SDK's standard retry strategy
 
 # boto3 is imported where it is used: every `producer` call imports this module, and only
 # an s3:// DATA_DIR needs botocore (0.1 s to import).
-
-
-@dataclass(frozen=True)
-class S3Options:
-    """Endpoint and credentials (None: the AWS SDKs' own defaults, e.g. ~/.aws)."""
-
-    endpoint_url: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
-    region: str | None = None
 
 
 class S3Store(Store):

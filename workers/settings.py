@@ -6,15 +6,17 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from storage.errors import ConfigError
 from storage.keys import check_namespace, namespace_of
-from storage.s3 import S3Options
-from storage.store import Store
-from storage.stores import check_location, open_store
-from workers.exchanges import ADAPTERS
-from workers.exchanges.base import Adapter
+from storage.stores import S3Options, check_location, open_store
+from workers.exchanges.venues import BASE_URLS, RATE_LIMITS
 from workers.ratelimit import Budget
+
+if TYPE_CHECKING:
+    from storage.store import Store
+    from workers.exchanges.base import Adapter
 
 #: The base-URL "market" of an exchange's public archive (`BINANCE_ARCHIVE_URL`). Unset, it
 #: defaults to the real archive only while the exchange's REST URLs are the real hosts too.
@@ -84,21 +86,19 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         urls, budgets = {}, {}
-        for name, adapter in ADAPTERS.items():
+        for name, base_urls in BASE_URLS.items():
             # Empty counts as unset, so compose files can pass a variable through as "".
-            given = {m: (env.get(url_var(name, m)) or "").rstrip("/") for m in adapter.base_urls}
+            given = {m: (env.get(url_var(name, m)) or "").rstrip("/") for m in base_urls}
             rest_elsewhere = any(
-                url and url != adapter.base_urls[m].rstrip("/")
-                for m, url in given.items()
-                if m != ARCHIVE
+                url and url != base_urls[m].rstrip("/") for m, url in given.items() if m != ARCHIVE
             )
-            for market, default in adapter.base_urls.items():
+            for market, default in base_urls.items():
                 if market == ARCHIVE and not given[market] and rest_elsewhere:
                     # REST points at a simulator or a mirror and no archive was named: read
                     # REST only, rather than mix the real archive's rows with another host's.
                     continue
                 urls[(name, market)] = given[market] or default.rstrip("/")
-            for group, default in adapter.rate_limits.items():
+            for group, default in RATE_LIMITS[name].items():
                 var = budget_var(name, group)
                 budgets[(name, group)] = Budget.parse(env.get(var) or default, var)
         data_dir = env.get("DATA_DIR") or str(cls.data_dir)
@@ -137,6 +137,8 @@ class Settings:
         return open_store(self.data_dir, self.s3)
 
     def adapter(self, exchange: str) -> Adapter:
+        from workers.exchanges import ADAPTERS
+
         cls = ADAPTERS[exchange]
         return cls({m: u for (x, m), u in self.urls.items() if x == exchange})
 

@@ -30,6 +30,7 @@ from workers.exchanges.base import (
 )
 from workers.exchanges.binance_archive import BinanceArchive
 from workers.exchanges.binance_capabilities import BINANCE
+from workers.exchanges.venues import BASE_URLS, RATE_LIMITS
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -140,22 +141,8 @@ def _no_nulls(values: pa.Array, what: str, body: bytes) -> None:
 
 class Binance:
     name: ClassVar[str] = "binance"
-    base_urls: ClassVar[dict[str, str]] = {
-        "spot": "https://api.binance.com",
-        "usdm": "https://fapi.binance.com",
-        "archive": "https://data.binance.vision",
-    }
-    # Published: spot 6000 weight/min, USD-M 2400 weight/min, funding history 500 req/5 min;
-    # the defaults keep 5% headroom for other software on the same IP.
-    rate_limits: ClassVar[dict[str, str]] = {
-        "spot": "5700/60",
-        "usdm": "2280/60",
-        "usdm_funding": "475/300",
-        # /futures/data (open interest history): 1000 requests / 5 min per IP, weight 0.
-        "usdm_data": "950/300",
-        # The archive host publishes no limit: five downloads a second per cluster is polite.
-        "archive": "300/60",
-    }
+    base_urls: ClassVar[dict[str, str]] = BASE_URLS["binance"]
+    rate_limits: ClassVar[dict[str, str]] = RATE_LIMITS["binance"]
     #: every market as declared; an instance holds them as configured (no archive URL:
     #: no archive)
     capabilities: Capabilities = BINANCE

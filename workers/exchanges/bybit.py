@@ -26,6 +26,7 @@ from workers.exchanges.base import Page, PageRequest, Usage, check_http, load_js
 from workers.exchanges.bybit_archive import BybitArchive
 from workers.exchanges.bybit_capabilities import BYBIT, FIVE_MINUTES_MS
 from workers.exchanges.columns import INTERVAL_MS
+from workers.exchanges.venues import BASE_URLS, RATE_LIMITS
 from workers.sourceplan import capability_of
 
 INTERVALS = {
@@ -56,14 +57,8 @@ _OPEN_INTEREST_TYPE = pa.struct([("openInterest", pa.string()), ("timestamp", pa
 
 class Bybit:
     name: ClassVar[str] = "bybit"
-    base_urls: ClassVar[dict[str, str]] = {
-        "": "https://api.bybit.com",
-        "archive": "https://public.bybit.com",
-    }
-    # Published: 600 requests / 5 s per IP for all of api.bybit.com. A breach costs a
-    # ten-minute ban, so the default keeps a sixth in reserve. The archive host publishes
-    # no limit: five downloads (or directory pages) a second per cluster is polite.
-    rate_limits: ClassVar[dict[str, str]] = {"ip": "500/5", "archive": "300/60"}
+    base_urls: ClassVar[dict[str, str]] = BASE_URLS["bybit"]
+    rate_limits: ClassVar[dict[str, str]] = RATE_LIMITS["bybit"]
     #: every market as declared; an instance holds them as configured (no archive URL:
     #: no archive)
     capabilities: Capabilities = BYBIT

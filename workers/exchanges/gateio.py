@@ -37,6 +37,7 @@ from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
 from workers.exchanges.gateio_archive import GateArchive
 from workers.exchanges.gateio_capabilities import GATEIO
 from workers.exchanges.gateio_futures import GateFutures
+from workers.exchanges.venues import BASE_URLS, RATE_LIMITS
 
 #: the dataset's interval -> Gate's name (7d opens on Gate's weekly grid, 30d on months)
 INTERVALS = {
@@ -109,23 +110,8 @@ def pair(symbol: str) -> str:
 
 class GateIo:
     name: ClassVar[str] = "gateio"
-    base_urls: ClassVar[dict[str, str]] = {
-        "": "https://api.gateio.ws/api/v4",
-        "archive": "https://download.gatedata.org",
-    }
-    # Published: 200 requests / 10 s per public endpoint and IP; 5% headroom.
-    rate_limits: ClassVar[dict[str, str]] = {
-        "spot_candles": "190/10",
-        "spot_trades": "190/10",
-        "futures_candles": "190/10",
-        "futures_funding": "190/10",
-        "futures_trades": "190/10",
-        "futures_premium": "190/10",
-        "futures_stats": "190/10",
-        "futures_contracts": "190/10",
-        # The archive host publishes no limit: five downloads a second per cluster is polite.
-        "archive": "300/60",
-    }
+    base_urls: ClassVar[dict[str, str]] = BASE_URLS["gateio"]
+    rate_limits: ClassVar[dict[str, str]] = RATE_LIMITS["gateio"]
     #: every market as declared; an instance holds them as configured (no archive URL:
     #: no archive)
     capabilities: Capabilities = GATEIO

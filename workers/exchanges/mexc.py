@@ -34,6 +34,7 @@ from workers.exchanges.base import (
 from workers.exchanges.columns import HOUR_MS, INTERVAL_MS
 from workers.exchanges.mexc_capabilities import MEXC
 from workers.exchanges.mexc_contract import ContractKlines
+from workers.exchanges.venues import BASE_URLS, RATE_LIMITS
 
 #: the dataset's interval -> MEXC spot's name (no 3m, 2h, 6h, 8h, 12h, 3d)
 SPOT_INTERVALS = {
@@ -90,17 +91,8 @@ def contract_symbol(symbol: str) -> str:
 
 class Mexc:
     name: ClassVar[str] = "mexc"
-    base_urls: ClassVar[dict[str, str]] = {
-        "spot": "https://api.mexc.com",
-        "contract": "https://contract.mexc.com",
-    }
-    # Published: 500 requests / 10 s per spot endpoint; contract ~20 requests / 2 s (not in
-    # the current docs). 5% headroom as for Binance.
-    rate_limits: ClassVar[dict[str, str]] = {
-        "spot_klines": "475/10",
-        "spot_aggtrades": "475/10",
-        "contract": "19/2",
-    }
+    base_urls: ClassVar[dict[str, str]] = BASE_URLS["mexc"]
+    rate_limits: ClassVar[dict[str, str]] = RATE_LIMITS["mexc"]
     trade_ids: ClassVar[str] = "none"  # aggTrades ids are null; agg_id is made from the time
     archive: ClassVar[None] = None  # REST only, for now
 
