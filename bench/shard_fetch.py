@@ -34,6 +34,7 @@ import redis
 
 from bench.cluster import RedisServer, Simulator, Worker, run_producer, sim_env, wait_for
 from bench.seed_fetch import fetch_months
+from storage.keys import namespace_of
 from storage.ledger import Ledger
 from storage.shards import Shard
 from workers.backfill import backfill
@@ -68,7 +69,7 @@ def _job_shardfetch(
     client.flushall()
     shutil.rmtree(env["DATA_DIR"], ignore_errors=True)
     sim.reset()
-    ledger = Ledger(client)
+    ledger = Ledger(client, namespace_of(env["DATA_DIR"]))
     cpu = cpu_s(worker.proc.pid), cpu_s(sim.proc.pid)
     started = time.perf_counter()
     result = run_producer(env, "enqueue", *JOB, "--source", "rest")
