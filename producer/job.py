@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from producer.enqueue import enqueue
 from producer.listing import FirstDataCache, bounded, first_data_of
 from producer.plan import Plan, Window, plan, window_from
-from producer.sources import nothing_note, print_plan, report_all, sort_plans
+from producer.sources import PlanMemo, nothing_note, print_plan, report_all, sort_plans
 from producer.terminal import make_console
 from producer.universe import Choice, Lists, choose
 from producer.wait import wait
@@ -242,12 +242,13 @@ def run_enqueue(
     source_plans = []
     empty: dict[tuple[str, str], list[str]] = {}
     sorteds = []
+    memo: PlanMemo = {}
     for p, (symbol, dtype) in zip(
         plans, [(s, d) for s in job.symbols for d in job.dtypes], strict=True
     ):
         if not p.shards:
             empty.setdefault((job.market_of(dtype), dtype), []).append(symbol)
-        sorted_ = sort_plans(adapter, p.shards, _ms(job.now), job.mode)
+        sorted_ = sort_plans(adapter, p.shards, _ms(job.now), job.mode, memo)
         sorteds.append(sorted_)
         source_plans.extend(sorted_.plans)
         shards.extend(sorted_.served)

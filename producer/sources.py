@@ -42,15 +42,27 @@ class Sorted:
         return tuple(p for p in self.plans if p.incomplete)
 
 
-def sort_plans(adapter: Adapter, shards: Sequence[Shard], now_ms: int, mode: str) -> Sorted:
+#: a job's plans by (market, dtype, interval, period): one job shares one adapter, now and mode
+PlanMemo = dict[tuple[str, str, str | None, str], SourcePlan]
+
+
+def sort_plans(
+    adapter: Adapter,
+    shards: Sequence[Shard],
+    now_ms: int,
+    mode: str,
+    memo: PlanMemo | None = None,
+) -> Sorted:
     """Plan each shard's sources (mode auto|archive|rest) and sort them.
 
     A shard of which nothing can be read is skipped; `--source archive` never skips: a
-    shard the archive cannot cover is planned anyway and fails with the reason.
+    shard the archive cannot cover is planned anyway and fails with the reason. `memo`, one
+    per job, plans each period once for all the symbols of a universe (a plan depends on the
+    symbol only through the shard it names).
     """
     plans, skipped, nulls = [], [], {}
     for shard in shards:
-        plan = plan_sources(shard, adapter.capabilities.market(shard.market), now_ms, mode)
+        plan = _plan(adapter, shard, now_ms, mode, memo)
         if plan.fetches_nothing:
             skipped.append(plan)
             continue
@@ -59,6 +71,22 @@ def sort_plans(adapter: Adapter, shards: Sequence[Shard], now_ms: int, mode: str
             nulls.setdefault((plan.nulls, plan.archive_lacks), []).append(shard)
     archived = adapter.archive is not None and mode != "rest"
     return Sorted(tuple(plans), tuple(skipped), nulls, archived, mode)
+
+
+def _plan(
+    adapter: Adapter, shard: Shard, now_ms: int, mode: str, memo: PlanMemo | None
+) -> SourcePlan:
+    market = adapter.capabilities.market(shard.market)
+    if memo is None:
+        return plan_sources(shard, market, now_ms, mode)
+    key = (shard.market, shard.dtype, shard.interval, shard.period)
+    like = memo.get(key)
+    if like is None:
+        memo[key] = plan = plan_sources(shard, market, now_ms, mode)
+        return plan
+    if like.fails is not None:  # its reason names the shard
+        return plan_sources(shard, market, now_ms, mode)
+    return like.of(shard)
 
 
 def _utc(ms: int) -> str:

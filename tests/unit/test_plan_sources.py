@@ -4,6 +4,7 @@ columns left null, and the dry-run table."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -211,3 +212,25 @@ def test_what_a_market_does_not_serve_is_refused_before_anything_is_asked() -> N
             symbols=["BTCUSDT"], exchange="mexc", dtypes=["premiumklines"], interval="1m",
             now=NOW, days=1,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["auto", "archive", "rest"])
+@pytest.mark.parametrize(
+    ("exchange", "dtype", "interval"),
+    [("binance", "aggtrades", None), ("binance", "klines", "1m"), ("gateio", "klines", "1m")],
+)
+def test_a_universe_planned_with_one_memo_gets_each_symbols_own_plans(
+    exchange, dtype, interval, mode
+) -> None:
+    """The memo plans a period once for every symbol: each plan still names its own shard,
+    and an archive-mode failure its own key."""
+    memo: dict = {}
+    adapter = SETTINGS.adapter(exchange)
+    for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
+        planned = [replace(s, symbol=symbol) for s in shards(exchange, dtype, interval, days=40)]
+        shared = sort_plans(adapter, planned, NOW_MS, mode, memo)
+        alone = sort_plans(adapter, planned, NOW_MS, mode)
+        assert shared == alone
+        assert [p.shard.symbol for p in (*shared.plans, *shared.skipped)] == [symbol] * len(planned)
+        assert all(symbol in p.fails for p in shared.plans if p.fails)
+    assert memo, "the periods were planned once and kept"
