@@ -18,9 +18,10 @@ def failed_shards(ledger: Ledger, keep: Callable[[Shard], bool]) -> dict[Shard, 
 
 
 def incomplete_shards(ledger: Ledger, keep: Callable[[Shard], bool]) -> dict[Shard, str]:
-    """Shard -> why, of every stored shard `keep` keeps whose file lacks part of its period."""
-    shards = [s for s in ledger.planned() if keep(s)]
-    return {s: why for s, why in zip(shards, ledger.incomplete(shards), strict=True) if why}
+    """Shard -> why, of every stored shard `keep` keeps whose file lacks part of its period:
+    reads the incomplete ones, not every planned shard."""
+    found = ((Shard.parse(key), why) for key, why in ledger.incomplete_of().items())
+    return {shard: why for shard, why in found if keep(shard)}
 
 
 def resend_failed(
